@@ -1,0 +1,130 @@
+// Package config reads the run file (dars.yaml): defaults, then the file,
+// then the environment (${VAR} expansion), then flags; Validate names the
+// field of every problem.
+package config
+
+// Config is one run file.
+type Config struct {
+	Run        string     `yaml:"run"`   // outputs go to <out>/<run>/
+	Out        string     `yaml:"out"`   // output root, relative to the run file's directory
+	Seed       int64      `yaml:"seed"`  // run seed: every sample seed derives from it
+	Cache      string     `yaml:"cache"` // optional store shared by several runs
+	Dataset    Dataset    `yaml:"dataset"`
+	Prompt     Prompt     `yaml:"prompt"`
+	Paraphrase Paraphrase `yaml:"paraphrase"`
+	Sampling   Sampling   `yaml:"sampling"`
+	Models     []Model    `yaml:"models"`
+	Judges     []Judge    `yaml:"judges"`
+	Labels     Labels     `yaml:"labels"`
+
+	// Path is the file the config was read from ("" when built in code);
+	// relative paths in the config resolve against its directory.
+	Path string `yaml:"-"`
+}
+
+// Dataset says where the queries are and how to read them.
+type Dataset struct {
+	Path   string `yaml:"path"`   // relative to the run file's directory
+	Format string `yaml:"format"` // jsonl | csv | parquet; "" = from the extension
+	Preset string `yaml:"preset"` // gsm8k | mmlu | arc | triviaqa | plain; "" = plain with Fields
+	Fields Fields `yaml:"fields"`
+	Limit  int    `yaml:"limit"` // first N queries; 0 = all
+}
+
+// Fields maps data set columns to query parts. Dotted names reach into
+// nested objects (question.stem).
+type Fields struct {
+	ID       string `yaml:"id"`
+	Question string `yaml:"question"`
+	Answer   string `yaml:"answer"`
+	Choices  string `yaml:"choices"`
+	Context  string `yaml:"context"`
+	Task     string `yaml:"task"`
+	Variants string `yaml:"variants"`
+}
+
+// Prompt renders a variant into chat messages.
+type Prompt struct {
+	System   string `yaml:"system"`
+	Template string `yaml:"template"` // text/template over .Question .Choices .Context .Task .ID
+}
+
+// Paraphrase configures the input side: rewrites written by a model.
+type Paraphrase struct {
+	Count           int     `yaml:"count"` // rewrites per query; 0 = none (given variants are still used)
+	Model           string  `yaml:"model"` // a models[] name
+	Temperature     float64 `yaml:"temperature"`
+	IncludeOriginal bool    `yaml:"include_original"`
+}
+
+// Sampling configures the output side.
+type Sampling struct {
+	Samples     int     `yaml:"samples"` // N per (query, variant, model)
+	Temperature float64 `yaml:"temperature"`
+	TopP        float64 `yaml:"top_p"`
+	MaxTokens   int     `yaml:"max_tokens"`
+}
+
+// Model is one candidate (or helper) model.
+type Model struct {
+	Name        string  `yaml:"name"`     // the model's name in outputs
+	Provider    string  `yaml:"provider"` // openai | sim
+	BaseURL     string  `yaml:"base_url"`
+	Model       string  `yaml:"model"`       // the provider's model id
+	APIKeyEnv   string  `yaml:"api_key_env"` // environment variable holding the key
+	Concurrency int     `yaml:"concurrency"` // requests in flight
+	N           string  `yaml:"n"`           // auto | off | a cap, e.g. "8"
+	RPM         int     `yaml:"rpm"`
+	TPM         int     `yaml:"tpm"`
+	Timeout     string  `yaml:"timeout"` // per request, a Go duration, e.g. "120s"
+	MaxAttempts int     `yaml:"max_attempts"`
+	Price       Price   `yaml:"price"`
+	Skill       float64 `yaml:"skill"`     // sim only: higher answers more correctly
+	Candidate   *bool   `yaml:"candidate"` // false: a helper (rewriter, judge), not sampled; default true
+}
+
+// Price is a model's price per million tokens, in USD.
+type Price struct {
+	InputPerMTok  float64 `yaml:"input_per_mtok"`
+	OutputPerMTok float64 `yaml:"output_per_mtok"`
+}
+
+// Judge configures one judge.
+type Judge struct {
+	Name          string  `yaml:"name"`
+	Type          string  `yaml:"type"` // exact | contains | regex | numeric | choice | math
+	Primary       bool    `yaml:"primary"`
+	Pattern       string  `yaml:"pattern"`        // regex: must match; math/numeric: extraction pattern
+	Tolerance     float64 `yaml:"tolerance"`      // numeric: absolute tolerance
+	Letters       string  `yaml:"letters"`        // choice: the option letters, default "ABCD"
+	CaseSensitive bool    `yaml:"case_sensitive"` // exact, contains
+}
+
+// Labels configures the statistics.
+type Labels struct {
+	Lambda          float64 `yaml:"lambda"` // cost weight in the utility
+	Beta            float64 `yaml:"beta"`   // spread weight in the utility
+	Prior           string  `yaml:"prior"`  // jeffreys | uniform
+	PassAtK         []int   `yaml:"pass_at_k"`
+	SingleShotDraws int     `yaml:"single_shot_draws"`
+	PBestDraws      int     `yaml:"p_best_draws"` // Monte Carlo draws from the posteriors for p_best
+	CILevel         float64 `yaml:"ci_level"`     // 0.95
+}
+
+// DefaultConfig returns the values a run file starts from.
+func DefaultConfig() Config {
+	return Config{
+		Run:  "dars",
+		Out:  "out",
+		Seed: 42,
+		Prompt: Prompt{
+			Template: "{{.Question}}\n\nEnd with a line 'Final Answer: <answer>'.",
+		},
+		Paraphrase: Paraphrase{Temperature: 0.7, IncludeOriginal: true},
+		Sampling:   Sampling{Samples: 5, Temperature: 0.7, TopP: 0.95, MaxTokens: 1024},
+		Labels: Labels{
+			Lambda: 0.05, Beta: 0.2, Prior: "jeffreys", PassAtK: []int{1, 5},
+			SingleShotDraws: 100, PBestDraws: 2000, CILevel: 0.95,
+		},
+	}
+}

@@ -1,0 +1,74 @@
+// Package provider is the seam between dars and the endpoints that generate:
+// any OpenAI-compatible server (openai) and the embedded simulator (sim).
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Message is one chat message.
+type Message struct {
+	Role    string // system | user | assistant
+	Content string
+}
+
+// Meta identifies the work a request does. Real endpoints never see it; the
+// simulator derives difficulty, perturbation and the right answer from it.
+type Meta struct {
+	QueryID   string
+	VariantID int32
+	Gold      string   // the gold answer
+	Choices   []string // options of a multiple-choice item
+}
+
+// Request asks for N samples of one prompt.
+type Request struct {
+	Messages    []Message
+	Temperature float64
+	TopP        float64
+	MaxTokens   int
+	N           int     // samples wanted in this request, >= 1
+	Seeds       []int64 // one per sample; endpoints that take one seed get Seeds[0]
+	Meta        Meta
+}
+
+// Choice is one returned sample.
+type Choice struct {
+	Text             string
+	FinishReason     string
+	CompletionTokens int64 // 0 when the endpoint reports only a total
+}
+
+// Response is an endpoint's answer to one Request.
+type Response struct {
+	Choices          []Choice
+	PromptTokens     int64 // for the whole request
+	CompletionTokens int64 // for the whole request
+	UsageEstimated   bool  // the endpoint gave no usage; tokens were estimated
+	Latency          time.Duration
+}
+
+// Provider generates samples. Generate returns either a Response with at most
+// req.N choices or an error; an *Error tells the caller whether to retry.
+// Implementations are safe for concurrent use.
+type Provider interface {
+	Generate(ctx context.Context, req Request) (Response, error)
+}
+
+// Error is an endpoint's refusal or failure, classified for the caller.
+type Error struct {
+	Model      string // the models[] name
+	StatusCode int    // HTTP status, 0 when no response arrived
+	Message    string // the server's message, never a secret
+	Retryable  bool   // 429, 5xx, timeouts, resets, malformed bodies
+	Fatal      bool   // 401, 403, 404: every further request to this model fails too
+}
+
+func (e *Error) Error() string {
+	if e.StatusCode == 0 {
+		return fmt.Sprintf("model %q: %s", e.Model, e.Message)
+	}
+	return fmt.Sprintf("model %q: status %d: %s", e.Model, e.StatusCode, e.Message)
+}

@@ -1,0 +1,154 @@
+// Package record holds the rows that flow between the stages of a run:
+// variants, generations, scores, labels, routes and the simulator's truth.
+// They are plain values: the store persists them, pkg/parquetio writes them,
+// the stages produce and consume them. Column names and meanings are
+// documented once in docs/schema.md.
+package record
+
+import (
+	"strings"
+	"time"
+)
+
+// Sources of a variant.
+const (
+	SourceOriginal = "original" // variant 0: the query as the data set gives it
+	SourceRewrite  = "rewrite"  // written by the rewriter model
+	SourceGiven    = "given"    // listed in the data set's variants field
+)
+
+// Score statuses. Only StatusScored counts in a label.
+const (
+	StatusScored   = "scored"   // the judge read an answer and scored it
+	StatusUnscored = "unscored" // the judge could not find an answer to score
+	StatusError    = "error"    // the generation failed or the judge failed
+)
+
+// Variant is one phrasing of a query. VariantID 0 is the original.
+type Variant struct {
+	QueryID   string
+	VariantID int32
+	Source    string
+	Text      string
+	Rewriter  string // model name that wrote it; empty unless Source is rewrite
+}
+
+// Generation is one sample: one model's answer to one variant.
+type Generation struct {
+	Key              string // generation_key: hex sha256 of the canonical request
+	QueryID          string
+	VariantID        int32
+	Model            string // the models[] name in the run file
+	SampleIndex      int32
+	Seed             int64
+	Temperature      float64
+	TopP             float64
+	MaxTokens        int32
+	OutputText       string
+	FinishReason     string
+	PromptTokens     int64
+	CompletionTokens int64
+	CostUSD          float64
+	LatencyMS        int64
+	Attempts         int32
+	Error            string // empty when the endpoint answered
+	CreatedAt        time.Time
+}
+
+// Score is one judge's verdict on one generation.
+type Score struct {
+	GenerationKey string
+	QueryID       string
+	VariantID     int32
+	Model         string
+	SampleIndex   int32
+	Judge         string
+	Status        string // StatusScored, StatusUnscored or StatusError
+	Score         float64
+	Passed        bool
+	Extracted     string
+	Detail        string
+}
+
+// Label is the distribution-aware label of one (query, model) pair.
+type Label struct {
+	QueryID         string
+	Model           string
+	N               int64 // scored observations
+	NUnscored       int64
+	NError          int64
+	Successes       int64 // scored observations with Passed
+	Mean            float64
+	Std             float64 // sample standard deviation, ddof 1; 0 when N <= 1
+	VariantMeans    []float64
+	VarBetween      float64
+	VarWithin       float64
+	BetaAlpha       float64
+	BetaBeta        float64
+	CILow           float64
+	CIHigh          float64
+	PassAtK         []float64 // aligned with the configured k values
+	CostMean        float64
+	CostNorm        float64
+	Utility         float64
+	PBest           float64
+	IsBest          bool
+	SingleShotScore float64
+}
+
+// Route is the routing target of one query.
+type Route struct {
+	QueryID             string
+	BestModel           string
+	BestUtility         float64
+	PBest               []float64 // aligned with the run's model order
+	SingleShotBestModel string
+	SingleShotFlipRate  float64
+}
+
+// Truth is the simulator's true success probability of one
+// (query, variant, model) triple.
+type Truth struct {
+	QueryID   string
+	VariantID int32
+	Model     string
+	P         float64
+}
+
+// CompareQueryID orders query ids the way every output is sorted: ids that
+// are both decimal integers compare as numbers ("2" < "10"), any other pair
+// compares as strings, and integers sort before other ids.
+func CompareQueryID(a, b string) int {
+	ai, aok := decimal(a)
+	bi, bok := decimal(b)
+	switch {
+	case aok && bok:
+		if ai != bi {
+			if ai < bi {
+				return -1
+			}
+			return 1
+		}
+	case aok:
+		return -1
+	case bok:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+// decimal reads a non-negative decimal integer of at most 18 digits.
+func decimal(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
