@@ -20,6 +20,10 @@ type Config struct {
 	// Path is the file the config was read from ("" when built in code);
 	// relative paths in the config resolve against its directory.
 	Path string `yaml:"-"`
+
+	// expansions records the string fields Load filled by ${VAR} expansion,
+	// so Redacted can hide their values; never written after Load.
+	expansions []expansion
 }
 
 // Dataset says where the queries are and how to read them.
@@ -80,7 +84,7 @@ type Model struct {
 	MaxAttempts int     `yaml:"max_attempts"`
 	Price       Price   `yaml:"price"`
 	Skill       float64 `yaml:"skill"`     // sim only: higher answers more correctly
-	Candidate   *bool   `yaml:"candidate"` // false: a helper (rewriter, judge), not sampled; default true
+	Candidate   *bool   `yaml:"candidate"` // false: a helper (rewriter, judge), not sampled; nil = true
 }
 
 // Price is a model's price per million tokens, in USD.

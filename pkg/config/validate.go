@@ -1,0 +1,255 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// safeName is what may appear in a file, directory or column name.
+var safeName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// Allowed values of the enumerated settings; "" means "unset" where listed.
+var (
+	presets   = []string{"gsm8k", "mmlu", "arc", "triviaqa", "plain", ""}
+	formats   = []string{"jsonl", "csv", "parquet", ""}
+	providers = []string{ProviderOpenAI, ProviderSim}
+	priors    = []string{"jeffreys", "uniform"}
+)
+
+// Validate checks the whole config and returns every problem joined with
+// errors.Join (nil when there is none); each is an *Error whose message
+// starts with the field path, e.g. `models[2].provider: unknown provider
+// "opena" (want openai or sim)`. List indices are 0-based. It reads the
+// environment only to check that each api_key_env variable is set, and never
+// prints a variable's value. Judge types are not checked here: the judge
+// registry knows them.
+func (c *Config) Validate() error {
+	return c.validate(os.LookupEnv)
+}
+
+func (c *Config) validate(lookup envLookup) error {
+	v := &validator{}
+
+	switch {
+	case c.Run == "":
+		v.add("run", "empty; want a name for the output directory")
+	case !isSafeName(c.Run):
+		v.add("run", "%q is not a safe directory name (want letters, digits, '.', '_' or '-')", c.Run)
+	}
+	if c.Out == "" {
+		v.add("out", "empty; want the output root directory")
+	}
+
+	if c.Dataset.Path == "" {
+		v.add("dataset.path", "empty; want the queries file")
+	}
+	v.oneOf("dataset.preset", c.Dataset.Preset, presets)
+	v.oneOf("dataset.format", c.Dataset.Format, formats)
+	if c.Dataset.Limit < 0 {
+		v.add("dataset.limit", "%d is negative; want 0 (all) or more", c.Dataset.Limit)
+	}
+
+	if c.Sampling.Samples < 1 {
+		v.add("sampling.samples", "%d; want at least 1", c.Sampling.Samples)
+	}
+	v.inRange("sampling.temperature", c.Sampling.Temperature, 0, 2)
+	if !(c.Sampling.TopP > 0 && c.Sampling.TopP <= 1) {
+		v.add("sampling.top_p", "%s; want a number in (0, 1]", fmtFloat(c.Sampling.TopP))
+	}
+	if c.Sampling.MaxTokens < 1 {
+		v.add("sampling.max_tokens", "%d; want at least 1", c.Sampling.MaxTokens)
+	}
+
+	c.validateModels(v, lookup)
+
+	if c.Paraphrase.Count < 0 {
+		v.add("paraphrase.count", "%d is negative; want 0 (no rewrites) or more", c.Paraphrase.Count)
+	}
+	if c.Paraphrase.Model != "" {
+		if _, ok := c.ModelByName(c.Paraphrase.Model); !ok {
+			v.add("paraphrase.model", "no model named %q in models", c.Paraphrase.Model)
+		}
+	} else if c.Paraphrase.Count > 0 {
+		v.add("paraphrase.model", "empty, but paraphrase.count is %d; want the name of the rewriting model", c.Paraphrase.Count)
+	}
+	v.inRange("paraphrase.temperature", c.Paraphrase.Temperature, 0, 2)
+
+	c.validateJudges(v)
+
+	l := c.Labels
+	if !(l.Lambda >= 0) {
+		v.add("labels.lambda", "%s; want 0 or more", fmtFloat(l.Lambda))
+	}
+	if !(l.Beta >= 0) {
+		v.add("labels.beta", "%s; want 0 or more", fmtFloat(l.Beta))
+	}
+	if !slices.Contains(priors, l.Prior) {
+		v.add("labels.prior", "unknown prior %q (want jeffreys or uniform)", l.Prior)
+	}
+	for i, k := range l.PassAtK {
+		if k < 1 {
+			v.add(fmt.Sprintf("labels.pass_at_k[%d]", i), "%d; want at least 1", k)
+		}
+	}
+	if l.SingleShotDraws < 1 {
+		v.add("labels.single_shot_draws", "%d; want at least 1", l.SingleShotDraws)
+	}
+	if l.PBestDraws < 1 {
+		v.add("labels.p_best_draws", "%d; want at least 1", l.PBestDraws)
+	}
+	if !(l.CILevel > 0 && l.CILevel < 1) {
+		v.add("labels.ci_level", "%s; want a number in (0, 1), e.g. 0.95", fmtFloat(l.CILevel))
+	}
+	return errors.Join(v.errs...)
+}
+
+func (c *Config) validateModels(v *validator, lookup envLookup) {
+	if len(c.Models) == 0 {
+		v.add("models", "empty; want at least one model")
+		return
+	}
+	seen := make(map[string]int)
+	for i, m := range c.Models {
+		f := func(key string) string { return fmt.Sprintf("models[%d].%s", i, key) }
+		switch first, dup := seen[m.Name]; {
+		case m.Name == "":
+			v.add(f("name"), "empty; want the model's name in outputs")
+		case !isSafeName(m.Name):
+			v.add(f("name"), "%q is not safe in file and column names (want letters, digits, '.', '_' or '-')", m.Name)
+		case dup:
+			v.add(f("name"), "%q is already the name of models[%d]", m.Name, first)
+		default:
+			seen[m.Name] = i
+		}
+
+		switch m.Provider {
+		case ProviderOpenAI:
+			if m.Model == "" {
+				v.add(f("model"), "empty; an openai model needs the endpoint's model id")
+			}
+			if m.BaseURL == "" {
+				v.add(f("base_url"), "empty; an openai model needs the endpoint URL, e.g. http://localhost:8000/v1")
+			} else if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.add(f("base_url"), "%q is not an http(s) URL", m.BaseURL)
+			}
+		case ProviderSim:
+		case "":
+			v.add(f("provider"), "empty (want openai or sim)")
+		default:
+			v.add(f("provider"), "unknown provider %q (want %s)", m.Provider, strings.Join(providers, " or "))
+		}
+
+		if m.APIKeyEnv != "" {
+			if val, ok := lookup(m.APIKeyEnv); !ok || val == "" {
+				v.add(f("api_key_env"), "environment variable %q is not set or empty", m.APIKeyEnv)
+			}
+		}
+		if m.Concurrency < 0 {
+			v.add(f("concurrency"), "%d is negative; want 0 (the default) or more", m.Concurrency)
+		}
+		if !validN(m.N) {
+			v.add(f("n"), "%q; want auto, off or a positive integer", m.N)
+		}
+		if m.RPM < 0 {
+			v.add(f("rpm"), "%d is negative; want 0 (no limit) or more", m.RPM)
+		}
+		if m.TPM < 0 {
+			v.add(f("tpm"), "%d is negative; want 0 (no limit) or more", m.TPM)
+		}
+		if m.MaxAttempts < 0 {
+			v.add(f("max_attempts"), "%d is negative; want 0 (the default) or more", m.MaxAttempts)
+		}
+		if m.Timeout != "" {
+			if d, err := time.ParseDuration(strings.TrimSpace(m.Timeout)); err != nil || d <= 0 {
+				v.add(f("timeout"), "%q is not a positive Go duration, e.g. \"120s\" or \"2m\"", m.Timeout)
+			}
+		}
+		if !(m.Price.InputPerMTok >= 0) {
+			v.add(f("price.input_per_mtok"), "%s; want 0 or more", fmtFloat(m.Price.InputPerMTok))
+		}
+		if !(m.Price.OutputPerMTok >= 0) {
+			v.add(f("price.output_per_mtok"), "%s; want 0 or more", fmtFloat(m.Price.OutputPerMTok))
+		}
+	}
+	if len(c.CandidateModels()) == 0 {
+		v.add("models", "no candidate model (every model has candidate: false); want at least one")
+	}
+}
+
+func (c *Config) validateJudges(v *validator) {
+	if len(c.Judges) == 0 {
+		v.add("judges", "empty; want at least one judge")
+		return
+	}
+	seen := make(map[string]int)
+	primary := -1
+	for i, j := range c.Judges {
+		f := func(key string) string { return fmt.Sprintf("judges[%d].%s", i, key) }
+		switch first, dup := seen[j.Name]; {
+		case j.Name == "":
+			v.add(f("name"), "empty; want the judge's name in outputs")
+		case dup:
+			v.add(f("name"), "%q is already the name of judges[%d]", j.Name, first)
+		default:
+			seen[j.Name] = i
+		}
+		if j.Type == "" {
+			v.add(f("type"), "empty; want a judge type, e.g. exact or math")
+		}
+		if j.Primary {
+			if primary >= 0 {
+				v.add(f("primary"), "judges[%d] is already primary; want at most one", primary)
+			} else {
+				primary = i
+			}
+		}
+	}
+}
+
+// validator collects problems, each prefixed with its field path.
+type validator struct{ errs []error }
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, &Error{Field: field, Msg: field + ": " + fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) oneOf(field, value string, allowed []string) {
+	if slices.Contains(allowed, value) {
+		return
+	}
+	var named []string
+	for _, a := range allowed {
+		if a != "" {
+			named = append(named, a)
+		}
+	}
+	v.add(field, "unknown value %q (want %s)", value, strings.Join(named, ", "))
+}
+
+func (v *validator) inRange(field string, x, lo, hi float64) {
+	if !(x >= lo && x <= hi) {
+		v.add(field, "%s; want a number in [%s, %s]", fmtFloat(x), fmtFloat(lo), fmtFloat(hi))
+	}
+}
+
+func isSafeName(s string) bool {
+	return safeName.MatchString(s) && s != "." && s != ".."
+}
+
+func validN(n string) bool {
+	s := strings.ToLower(strings.TrimSpace(n))
+	if s == "" || s == "auto" || s == "off" {
+		return true
+	}
+	k, err := strconv.Atoi(s)
+	return err == nil && k >= 1
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
