@@ -64,6 +64,9 @@ type Error struct {
 	Message    string // the server's message, never a secret
 	Retryable  bool   // 429, 5xx, timeouts, resets, malformed bodies
 	Fatal      bool   // 401, 403, 404: every further request to this model fails too
+	// RetryAfter is how long the server asked the caller to wait (its
+	// Retry-After header on a retryable error), 0 when it did not say.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

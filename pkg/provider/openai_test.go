@@ -1,0 +1,370 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/darslabs/dars/pkg/config"
+)
+
+const testKey = "sk-test-SECRET-0123456789"
+
+// chatServer serves /v1/chat/completions with handle and records each
+// request body it received.
+func chatServer(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, body map[string]any)) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" || r.Method != http.MethodPost {
+			http.Error(w, "no route "+r.URL.Path, http.StatusTeapot)
+			return
+		}
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		handle(w, r, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func testModel(srv *httptest.Server) config.Model {
+	return config.Model{Name: "small", Provider: "openai", BaseURL: srv.URL + "/v1/", Model: "qwen-7b", APIKeyEnv: "DARS_TEST_KEY"}
+}
+
+func chatRequest(n int) Request {
+	return Request{
+		Messages:    []Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "What is 6*7?"}},
+		Temperature: 0.7, TopP: 0.95, MaxTokens: 256, N: n,
+		Seeds: []int64{1234, 1235, 1236}[:n],
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func completion(texts []string, usage map[string]int) map[string]any {
+	choices := make([]map[string]any, len(texts))
+	for i, s := range texts {
+		// Reversed, to check Generate orders choices by index.
+		choices[len(texts)-1-i] = map[string]any{
+			"index": i, "finish_reason": "stop",
+			"message": map[string]any{"role": "assistant", "content": s},
+		}
+	}
+	resp := map[string]any{"id": "x", "object": "chat.completion", "model": "qwen-7b", "choices": choices}
+	if usage != nil {
+		resp["usage"] = usage
+	}
+	return resp
+}
+
+func TestOpenAISuccess(t *testing.T) {
+	t.Setenv("DARS_TEST_KEY", testKey)
+	var got map[string]any
+	var auth string
+	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, body map[string]any) {
+		got, auth = body, r.Header.Get("Authorization")
+		writeJSON(w, 200, completion([]string{"42", "41", "Final Answer: 42"}, map[string]int{"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}))
+	})
+	p, err := New(testModel(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := p.Generate(context.Background(), chatRequest(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "Bearer "+testKey {
+		t.Errorf("Authorization = %q", auth)
+	}
+	want := map[string]any{"model": "qwen-7b", "n": 3.0, "seed": 1234.0, "max_tokens": 256.0}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("body[%q] = %v, want %v", k, got[k], v)
+		}
+	}
+	for k, v := range map[string]float64{"temperature": 0.7, "top_p": 0.95} {
+		if f, ok := got[k].(float64); !ok || fmt.Sprintf("%.4f", f) != fmt.Sprintf("%.4f", v) {
+			t.Errorf("body[%q] = %v, want %v", k, got[k], v)
+		}
+	}
+	if msgs, _ := got["messages"].([]any); len(msgs) != 2 {
+		t.Errorf("messages = %v", got["messages"])
+	}
+	if len(resp.Choices) != 3 || resp.Choices[0].Text != "42" || resp.Choices[2].Text != "Final Answer: 42" {
+		t.Errorf("choices = %+v", resp.Choices)
+	}
+	if resp.Choices[1].FinishReason != "stop" {
+		t.Errorf("finish reason = %q", resp.Choices[1].FinishReason)
+	}
+	if resp.PromptTokens != 20 || resp.CompletionTokens != 9 || resp.UsageEstimated {
+		t.Errorf("usage = %d/%d estimated %v", resp.PromptTokens, resp.CompletionTokens, resp.UsageEstimated)
+	}
+}
+
+func TestOpenAIEstimatedUsageAndNoKey(t *testing.T) {
+	var auth []string
+	var body map[string]any
+	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, b map[string]any) {
+		auth, body = r.Header.Values("Authorization"), b
+		writeJSON(w, 200, completion([]string{"abcdefgh", "abcde"}, nil))
+	})
+	m := testModel(srv)
+	m.APIKeyEnv = ""
+	p, err := NewOpenAI(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := chatRequest(2)
+	req.Temperature = 0
+	resp, err := p.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(auth) != 0 {
+		t.Errorf("no key configured, but Authorization = %q", auth)
+	}
+	if v, ok := body["temperature"]; !ok || v != 0.0 {
+		t.Errorf("temperature 0 not sent: body[temperature] = %v (present %v)", v, ok)
+	}
+	// "Be brief." + "What is 6*7?" = 21 chars → 6 tokens; 8 → 2, 5 → 2.
+	if !resp.UsageEstimated || resp.PromptTokens != 6 || resp.CompletionTokens != 4 ||
+		resp.Choices[0].CompletionTokens != 2 || resp.Choices[1].CompletionTokens != 2 {
+		t.Errorf("estimated usage = %+v", resp)
+	}
+}
+
+func TestOpenAIErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int
+		body      string
+		header    map[string]string
+		retryable bool
+		fatal     bool
+		contains  []string
+	}{
+		{name: "429", status: 429, body: `{"error":{"message":"slow down","type":"rate_limit"}}`,
+			header: map[string]string{"Retry-After": "7"}, retryable: true, contains: []string{"slow down"}},
+		{name: "500", status: 500, body: `{"error":{"message":"boom"}}`, retryable: true, contains: []string{"boom"}},
+		{name: "503 html", status: 503, body: `<html>unavailable</html>`, retryable: true, contains: []string{"unavailable"}},
+		{name: "401", status: 401, body: `{"error":{"message":"bad key ` + testKey + `"}}`, fatal: true,
+			contains: []string{"DARS_TEST_KEY", "qwen-7b", "127.0.0.1", "[redacted]"}},
+		{name: "403", status: 403, body: `{"error":{"message":"forbidden"}}`, fatal: true, contains: []string{"DARS_TEST_KEY"}},
+		{name: "404", status: 404, body: `{"error":{"message":"The model does not exist"}}`, fatal: true,
+			contains: []string{"qwen-7b", "127.0.0.1", "does not exist"}},
+		{name: "400", status: 400, body: `{"error":{"message":"context length exceeded"}}`, contains: []string{"context length exceeded"}},
+		{name: "malformed 200", status: 200, body: `{"choices": [`, retryable: true, contains: []string{"malformed"}},
+		{name: "not json 200", status: 200, body: `hello`, retryable: true, contains: []string{"malformed"}},
+		{name: "empty 200", status: 200, body: ``, retryable: true, contains: []string{"malformed"}},
+		{name: "no choices", status: 200, body: `{"choices": []}`, retryable: true, contains: []string{"no choices"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("DARS_TEST_KEY", testKey)
+			srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			})
+			p, err := New(testModel(srv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Generate(context.Background(), chatRequest(1))
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T), want *Error", err, err)
+			}
+			t.Log(err)
+			if pe.Retryable != tt.retryable || pe.Fatal != tt.fatal {
+				t.Errorf("retryable %v fatal %v, want %v %v: %v", pe.Retryable, pe.Fatal, tt.retryable, tt.fatal, err)
+			}
+			if tt.status != 200 && pe.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", pe.StatusCode, tt.status)
+			}
+			if pe.Model != "small" {
+				t.Errorf("model %q", pe.Model)
+			}
+			if strings.Contains(err.Error(), testKey) {
+				t.Errorf("key leaked: %v", err)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not contain %q", err, s)
+				}
+			}
+			if tt.header["Retry-After"] == "7" && pe.RetryAfter != 7*time.Second {
+				t.Errorf("RetryAfter = %v, want 7s", pe.RetryAfter)
+			}
+		})
+	}
+}
+
+func TestOpenAIUnauthorizedHints(t *testing.T) {
+	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
+		writeJSON(w, 401, map[string]any{"error": map[string]any{"message": "missing key"}})
+	})
+	for _, tt := range []struct{ name, env, want string }{
+		{"unset", "DARS_TEST_UNSET_KEY", `"DARS_TEST_UNSET_KEY" is empty or unset`},
+		{"no env", "", "no api_key_env"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := testModel(srv)
+			m.APIKeyEnv = tt.env
+			p, err := NewOpenAI(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Generate(context.Background(), chatRequest(1))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpenAITimeout(t *testing.T) {
+	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
+		<-r.Context().Done() // reply only when the client has gone
+	})
+	m := testModel(srv)
+	m.Timeout = "50ms"
+	p, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Generate(context.Background(), chatRequest(1))
+	var pe *Error
+	if !errors.As(err, &pe) || !pe.Retryable || pe.Fatal {
+		t.Fatalf("error %v, want a retryable *Error", err)
+	}
+	if !strings.Contains(pe.Message, "timeout") {
+		t.Errorf("message %q does not say timeout", pe.Message)
+	}
+}
+
+func TestOpenAICallerCancel(t *testing.T) {
+	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
+		<-r.Context().Done()
+	})
+	p, err := New(testModel(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = p.Generate(ctx, chatRequest(1))
+	var pe *Error
+	if errors.As(err, &pe) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %v (%T): want the caller's context error, not *Error", err, err)
+	}
+}
+
+func TestOpenAIConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	m := testModel(srv)
+	srv.Close()
+	p, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Generate(context.Background(), chatRequest(1))
+	var pe *Error
+	if !errors.As(err, &pe) || !pe.Retryable || pe.StatusCode != 0 {
+		t.Errorf("error %v, want retryable with status 0", err)
+	}
+}
+
+func TestNewOpenAIConfigErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		m    config.Model
+		want string
+	}{
+		{"no model id", config.Model{Name: "a", Provider: "openai"}, "model id is empty"},
+		{"bad url", config.Model{Name: "a", Provider: "openai", Model: "x", BaseURL: "localhost:8000"}, "base_url"},
+		{"bad timeout", config.Model{Name: "a", Provider: "openai", Model: "x", Timeout: "soon"}, "timeout"},
+		{"negative timeout", config.Model{Name: "a", Provider: "openai", Model: "x", Timeout: "-1s"}, "timeout"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.m)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `"a"`) {
+				t.Errorf("error %v, want it to name the model and contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		h    http.Header
+		want time.Duration
+	}{
+		{"none", http.Header{}, 0},
+		{"seconds", http.Header{"Retry-After": {"3"}}, 3 * time.Second},
+		{"fraction", http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond},
+		{"ms", http.Header{"Retry-After-Ms": {"250"}}, 250 * time.Millisecond},
+		{"date", http.Header{"Retry-After": {now.Add(10 * time.Second).Format(http.TimeFormat)}}, 10 * time.Second},
+		{"past date", http.Header{"Retry-After": {now.Add(-time.Hour).Format(http.TimeFormat)}}, 0},
+		{"garbage", http.Header{"Retry-After": {"soon"}}, 0},
+		{"negative", http.Header{"Retry-After": {"-4"}}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := retryAfter(tt.h, now); got != tt.want {
+				t.Errorf("retryAfter = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"3", "0.5", "-1", "Mon, 02 Jan 2026 03:04:15 GMT", "", "1e308", "NaN", "inf"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, k := range []string{"Retry-After", "Retry-After-Ms"} {
+			if d := retryAfter(http.Header{k: {v}}, now); d < 0 {
+				t.Fatalf("%s %q: negative %v", k, v, d)
+			}
+		}
+	})
+}
+
+func TestOpenAIConnectionReset(t *testing.T) {
+	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	})
+	p, err := New(testModel(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Generate(context.Background(), chatRequest(1))
+	var pe *Error
+	if !errors.As(err, &pe) || !pe.Retryable || pe.Fatal || pe.StatusCode != 0 {
+		t.Errorf("error %v, want retryable with status 0", err)
+	}
+}

@@ -1,0 +1,49 @@
+package provider
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/darslabs/dars/pkg/config"
+)
+
+// constructors maps a provider name (config.Model.Provider) to the function
+// that builds it. It is never written after initialisation.
+var constructors = map[string]func(config.Model) (Provider, error){
+	"openai": func(m config.Model) (Provider, error) { return NewOpenAI(m) },
+	"sim":    func(m config.Model) (Provider, error) { return NewSim(m), nil },
+}
+
+// Names returns the valid provider names, sorted.
+func Names() []string {
+	return slices.Sorted(maps.Keys(constructors))
+}
+
+// New builds the provider a model entry asks for. An unknown provider is an
+// error that names the model and the provider and lists the valid ones.
+func New(m config.Model) (Provider, error) {
+	ctor, ok := constructors[m.Provider]
+	if !ok {
+		return nil, fmt.Errorf("new provider for model %q: unknown provider %q (valid: %s)",
+			m.Name, m.Provider, strings.Join(Names(), ", "))
+	}
+	return ctor(m)
+}
+
+// Identity returns the endpoint identity of a model, the part of every
+// generation key that says who answers: for openai
+// "openai\x00<base_url without trailing slash>\x00<model id>", for sim
+// "sim\x00<name>\x00<skill as %g>". It never includes a secret. Two model
+// entries with the same identity share cached generations.
+func Identity(m config.Model) string {
+	switch m.Provider {
+	case "openai":
+		return "openai\x00" + openAIBaseURL(m) + "\x00" + m.Model
+	case "sim":
+		return fmt.Sprintf("sim\x00%s\x00%g", m.Name, m.Skill)
+	default:
+		return m.Provider + "\x00" + strings.TrimRight(m.BaseURL, "/") + "\x00" + m.Model
+	}
+}

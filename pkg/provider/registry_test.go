@@ -1,0 +1,65 @@
+package provider
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/darslabs/dars/pkg/config"
+)
+
+func TestNew(t *testing.T) {
+	if p, err := New(config.Model{Name: "s", Provider: "sim", Skill: 1}); err != nil {
+		t.Errorf("sim: %v", err)
+	} else if _, ok := p.(*Sim); !ok {
+		t.Errorf("sim: got %T", p)
+	}
+	if p, err := New(config.Model{Name: "o", Provider: "openai", Model: "gpt-4o-mini"}); err != nil {
+		t.Errorf("openai: %v", err)
+	} else if _, ok := p.(*OpenAI); !ok {
+		t.Errorf("openai: got %T", p)
+	}
+	_, err := New(config.Model{Name: "x", Provider: "anthropic"})
+	if err == nil {
+		t.Fatal("unknown provider: no error")
+	}
+	for _, want := range []string{`"x"`, `"anthropic"`, "openai, sim"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	t.Setenv("DARS_IDENTITY_KEY", "sk-secret")
+	tests := []struct {
+		name string
+		m    config.Model
+		want string
+	}{
+		{"openai", config.Model{Name: "small", Provider: "openai", BaseURL: "http://h:8000/v1/", Model: "Qwen/Qwen2.5-7B", APIKeyEnv: "DARS_IDENTITY_KEY"},
+			"openai\x00http://h:8000/v1\x00Qwen/Qwen2.5-7B"},
+		{"openai default url", config.Model{Name: "g", Provider: "openai", Model: "gpt-4o"},
+			"openai\x00https://api.openai.com/v1\x00gpt-4o"},
+		{"sim", config.Model{Name: "sim-strong", Provider: "sim", Skill: 1.5}, "sim\x00sim-strong\x001.5"},
+		{"sim zero", config.Model{Name: "s", Provider: "sim"}, "sim\x00s\x000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Identity(tt.m)
+			if got != tt.want {
+				t.Errorf("Identity = %q, want %q", got, tt.want)
+			}
+			if strings.Contains(got, "sk-secret") {
+				t.Errorf("identity holds the key")
+			}
+		})
+	}
+	// The name of an openai entry is not part of its identity: two names for one
+	// endpoint share generations.
+	a := config.Model{Name: "a", Provider: "openai", BaseURL: "http://h/v1", Model: "m"}
+	b := a
+	b.Name = "b"
+	if Identity(a) != Identity(b) {
+		t.Error("openai identity depends on the entry name")
+	}
+}

@@ -1,0 +1,287 @@
+package sampler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/dataset"
+	"github.com/darslabs/dars/pkg/provider"
+	"github.com/darslabs/dars/pkg/record"
+)
+
+// fakeProvider answers from a function and counts what it was asked.
+type fakeProvider struct {
+	mu       sync.Mutex
+	calls    int
+	samples  int
+	generate func(call int, req provider.Request) (provider.Response, error)
+}
+
+func (f *fakeProvider) Generate(ctx context.Context, req provider.Request) (provider.Response, error) {
+	f.mu.Lock()
+	f.calls++
+	call := f.calls
+	f.mu.Unlock()
+	resp, err := f.generate(call, req)
+	if err == nil {
+		f.mu.Lock()
+		f.samples += len(resp.Choices)
+		f.mu.Unlock()
+	}
+	return resp, err
+}
+
+func answer(req provider.Request) provider.Response {
+	r := provider.Response{PromptTokens: 10, CompletionTokens: int64(3 * req.N)}
+	for i := 0; i < req.N; i++ {
+		r.Choices = append(r.Choices, provider.Choice{Text: fmt.Sprintf("Final Answer: %d", req.Seeds[i]%10), FinishReason: "stop"})
+	}
+	return r
+}
+
+// memStore is the Commit side of a test: the rows, by key.
+type memStore struct {
+	mu   sync.Mutex
+	rows map[string]record.Generation
+	puts int
+}
+
+func (m *memStore) commit(_ context.Context, rows []record.Generation) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rows == nil {
+		m.rows = map[string]record.Generation{}
+	}
+	for _, r := range rows {
+		if _, dup := m.rows[r.Key]; dup {
+			return fmt.Errorf("key %s committed twice", r.Key)
+		}
+		m.rows[r.Key] = r
+	}
+	m.puts++
+	return nil
+}
+
+func (m *memStore) done() map[string]struct{} {
+	out := map[string]struct{}{}
+	for k, r := range m.rows {
+		if r.Error == "" {
+			out[k] = struct{}{}
+		}
+	}
+	return out
+}
+
+func testWork(nq, nv int) []Work {
+	var w []Work
+	for q := 0; q < nq; q++ {
+		query := &dataset.Query{ID: fmt.Sprint(q + 1), Question: fmt.Sprintf("What is %d+1?", q), Answer: fmt.Sprint(q + 1)}
+		for v := 0; v < nv; v++ {
+			w = append(w, Work{Query: query, Variant: record.Variant{QueryID: query.ID, VariantID: int32(v), Text: fmt.Sprintf("%s (v%d)", query.Question, v)}})
+		}
+	}
+	return w
+}
+
+func testOptions(t *testing.T, st *memStore, models ...Model) Options {
+	t.Helper()
+	p, err := NewPrompt(config.Prompt{System: "Solve.", Template: "{{.Question}}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{
+		Seed: 42, Sampling: config.Sampling{Samples: 5, Temperature: 0.7, TopP: 0.95, MaxTokens: 64},
+		Prompt: p, Models: models, Commit: st.commit, Backoff: time.Millisecond, Flush: time.Hour,
+	}
+}
+
+func fakeModel(name string, n string, concurrency int, f *fakeProvider) Model {
+	return Model{Config: config.Model{Name: name, Provider: "openai", N: n, Concurrency: concurrency,
+		Price: config.Price{InputPerMTok: 1, OutputPerMTok: 2}}, Provider: f, Endpoint: "fake\x00" + name}
+}
+
+func TestRunSamplesEverythingOnceAndResumes(t *testing.T) {
+	for _, n := range []string{"off", "2", "auto"} {
+		t.Run("n="+n, func(t *testing.T) {
+			st := &memStore{}
+			fa := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
+			fb := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
+			work := testWork(7, 3)
+			opts := testOptions(t, st, fakeModel("a", n, 4, fa), fakeModel("b", n, 2, fb))
+			sum, err := Run(context.Background(), work, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(st.rows), 7*3*5*2; got != want {
+				t.Fatalf("stored %d samples, want %d", got, want)
+			}
+			for _, m := range sum.Models {
+				if m.Total != 105 || m.Done != 105 || m.Stored != 0 || m.Errors != 0 {
+					t.Errorf("model %s: %+v", m.Model, m)
+				}
+			}
+			keys, err := PlanKeys(work, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(keys) != len(st.rows) {
+				t.Fatalf("PlanKeys gives %d keys, store holds %d", len(keys), len(st.rows))
+			}
+			for k, g := range st.rows {
+				if _, ok := keys[k]; !ok {
+					t.Fatalf("stored key %s not in the plan", k)
+				}
+				if g.PromptTokens <= 0 || g.CompletionTokens != 3 || g.CostUSD <= 0 {
+					t.Fatalf("tokens and cost not recorded: %+v", g)
+				}
+			}
+			// A second pass with the store's keys asks for nothing.
+			calls := fa.calls + fb.calls
+			opts.Done = st.done()
+			sum, err = Run(context.Background(), work, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fa.calls+fb.calls != calls {
+				t.Fatalf("a finished plan sent %d more requests", fa.calls+fb.calls-calls)
+			}
+			if sum.Models[0].Stored != 105 || sum.Models[0].Done != 0 {
+				t.Errorf("resumed counts: %+v", sum.Models[0])
+			}
+		})
+	}
+}
+
+func TestRunRetriesAndRecordsErrors(t *testing.T) {
+	st := &memStore{}
+	var flaky atomic.Int32
+	f := &fakeProvider{generate: func(call int, r provider.Request) (provider.Response, error) {
+		switch {
+		case r.Meta.QueryID == "1" && r.Meta.VariantID == 0:
+			return provider.Response{}, &provider.Error{Model: "a", StatusCode: 400, Message: "bad request: prompt too long"}
+		case r.Meta.QueryID == "2" && flaky.Add(1) <= 2:
+			return provider.Response{}, &provider.Error{Model: "a", StatusCode: 503, Message: "overloaded", Retryable: true}
+		}
+		return answer(r), nil
+	}}
+	sum, err := Run(context.Background(), testWork(3, 2), testOptions(t, st, fakeModel("a", "off", 1, f)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := sum.Models[0]
+	if m.Done != 30 || m.Errors != 5 || m.Retries != 2 {
+		t.Fatalf("counts %+v; want 30 done, 5 errors, 2 retries", m)
+	}
+	for _, g := range st.rows {
+		if g.QueryID == "1" && g.VariantID == 0 {
+			if g.Error == "" || g.Attempts != 1 {
+				t.Fatalf("a 400 must be recorded as the sample's error after one attempt: %+v", g)
+			}
+		} else if g.Error != "" {
+			t.Fatalf("unexpected error row %+v", g)
+		}
+	}
+}
+
+func TestRunFatalStopsOnlyThatModel(t *testing.T) {
+	st := &memStore{}
+	bad := &fakeProvider{generate: func(int, provider.Request) (provider.Response, error) {
+		return provider.Response{}, &provider.Error{Model: "bad", StatusCode: 401, Message: "invalid api key", Fatal: true}
+	}}
+	good := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
+	sum, err := Run(context.Background(), testWork(4, 1), testOptions(t, st, fakeModel("bad", "off", 1, bad), fakeModel("good", "off", 2, good)))
+	if !errors.Is(err, ErrModelStopped) {
+		t.Fatalf("err = %v, want ErrModelStopped", err)
+	}
+	if bad.calls != 1 {
+		t.Errorf("a fatal error must stop the model at once; it got %d requests", bad.calls)
+	}
+	if sum.Models[0].Failed == "" || sum.Models[1].Done != 20 {
+		t.Fatalf("summary %+v", sum.Models)
+	}
+}
+
+func TestRunReasksMissingChoices(t *testing.T) {
+	st := &memStore{}
+	f := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) {
+		resp := answer(r)
+		resp.Choices = resp.Choices[:min(2, len(resp.Choices))] // a server that ignores n above 2
+		return resp, nil
+	}}
+	sum, err := Run(context.Background(), testWork(2, 1), testOptions(t, st, fakeModel("a", "5", 1, f)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.rows) != 10 || sum.Models[0].Errors != 0 {
+		t.Fatalf("stored %d rows (errors %d), want 10 without errors", len(st.rows), sum.Models[0].Errors)
+	}
+	if f.calls != 6 {
+		t.Errorf("calls = %d, want 3 per variant (2+2+1)", f.calls)
+	}
+}
+
+func TestRunRespectsConcurrency(t *testing.T) {
+	const limit = 3
+	var inflight, peak atomic.Int32
+	release := make(chan struct{})
+	var once sync.Once
+	f := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) {
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		if n >= limit {
+			once.Do(func() { close(release) })
+		}
+		<-release
+		return answer(r), nil
+	}}
+	st := &memStore{}
+	if _, err := Run(context.Background(), testWork(10, 1), testOptions(t, st, fakeModel("a", "off", limit, f))); err != nil {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p != limit {
+		t.Fatalf("peak in flight %d, want exactly %d", p, limit)
+	}
+}
+
+func TestRunCancelCommitsWhatFinished(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := &memStore{}
+	f := &fakeProvider{generate: func(call int, r provider.Request) (provider.Response, error) {
+		if call == 5 {
+			cancel()
+		}
+		if call >= 5 {
+			return provider.Response{}, ctx.Err()
+		}
+		return answer(r), nil
+	}}
+	_, err := Run(ctx, testWork(10, 1), testOptions(t, st, fakeModel("a", "off", 1, f)))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if len(st.rows) != 4 {
+		t.Fatalf("stored %d samples, want the 4 that finished before the cancel", len(st.rows))
+	}
+}
+
+func TestCommitErrorStopsThePass(t *testing.T) {
+	f := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
+	opts := testOptions(t, &memStore{}, fakeModel("a", "off", 2, f))
+	opts.Commit = func(context.Context, []record.Generation) error { return errors.New("disk full") }
+	if _, err := Run(context.Background(), testWork(3, 1), opts); err == nil || err.Error() != "disk full" {
+		t.Fatalf("err = %v, want the commit error", err)
+	}
+}
