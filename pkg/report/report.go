@@ -1,0 +1,164 @@
+// Package report summarises a run's labels for people: a table per model on
+// the terminal, the same figures as JSON.
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/darslabs/dars/pkg/record"
+)
+
+// ModelSummary is one model's figures over the queries of a run.
+type ModelSummary struct {
+	Model       string    `json:"model"`
+	Queries     int       `json:"queries"`      // queries with at least one scored observation
+	Scored      int64     `json:"scored"`       // scored observations
+	Unscored    int64     `json:"unscored"`     // observations the judge could not read
+	Errors      int64     `json:"errors"`       // failed observations
+	MeanSuccess float64   `json:"mean_success"` // average of the per-query means
+	MeanStd     float64   `json:"mean_std"`     // average per-query standard deviation
+	MeanCIWidth float64   `json:"mean_ci_width"`
+	PassAtK     []float64 `json:"pass_at_k"` // averages, aligned with Summary.K
+	CostMean    float64   `json:"cost_mean_usd"`
+	BestShare   float64   `json:"best_share"` // share of queries routed to this model
+	MeanPBest   float64   `json:"mean_p_best"`
+}
+
+// Summary is a whole run's summary.
+type Summary struct {
+	Queries        int            `json:"queries"`
+	K              []int          `json:"k"`
+	Models         []ModelSummary `json:"models"`
+	MeanFlipRate   float64        `json:"mean_single_shot_flip_rate"` // average over queries
+	SingleShotSame float64        `json:"single_shot_agreement"`      // share of queries whose single-shot best is the best
+	Undecided      int            `json:"queries_without_best"`       // queries where no model had a scored observation
+}
+
+// Summarize computes the summary of labels ls (with pass@k columns ks) and
+// routes rs over models. Averages skip undefined (NaN) values.
+func Summarize(ls []record.Label, ks []int, rs []record.Route, models []string) Summary {
+	s := Summary{Queries: len(rs), K: ks}
+	idx := map[string]int{}
+	for i, m := range models {
+		idx[m] = i
+		s.Models = append(s.Models, ModelSummary{Model: m, PassAtK: make([]float64, len(ks))})
+	}
+	type acc struct{ mean, std, ci, cost, pbest mean }
+	accs := make([]acc, len(models))
+	passes := make([][]mean, len(models))
+	for i := range passes {
+		passes[i] = make([]mean, len(ks))
+	}
+	for _, l := range ls {
+		i, ok := idx[l.Model]
+		if !ok {
+			continue
+		}
+		m, a := &s.Models[i], &accs[i]
+		m.Scored += l.N
+		m.Unscored += l.NUnscored
+		m.Errors += l.NError
+		if l.N > 0 {
+			m.Queries++
+		}
+		if l.IsBest {
+			m.BestShare++
+		}
+		a.mean.add(l.Mean)
+		a.std.add(l.Std)
+		a.ci.add(l.CIHigh - l.CILow)
+		a.cost.add(l.CostMean)
+		a.pbest.add(l.PBest)
+		for k := range ks {
+			if k < len(l.PassAtK) {
+				passes[i][k].add(l.PassAtK[k])
+			}
+		}
+	}
+	for i := range s.Models {
+		m, a := &s.Models[i], &accs[i]
+		m.MeanSuccess, m.MeanStd, m.MeanCIWidth = a.mean.value(), a.std.value(), a.ci.value()
+		m.CostMean, m.MeanPBest = a.cost.value(), a.pbest.value()
+		for k := range ks {
+			m.PassAtK[k] = passes[i][k].value()
+		}
+		if s.Queries > 0 {
+			m.BestShare /= float64(s.Queries)
+		}
+	}
+	var flip, same mean
+	for _, r := range rs {
+		if r.BestModel == "" {
+			s.Undecided++
+			continue
+		}
+		flip.add(r.SingleShotFlipRate)
+		if r.SingleShotBestModel == r.BestModel {
+			same.add(1)
+		} else {
+			same.add(0)
+		}
+	}
+	s.MeanFlipRate, s.SingleShotSame = flip.value(), same.value()
+	return s
+}
+
+// mean averages the finite values it is given.
+type mean struct {
+	sum float64
+	n   int
+}
+
+func (m *mean) add(v float64) {
+	if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		m.sum += v
+		m.n++
+	}
+}
+
+func (m mean) value() float64 {
+	if m.n == 0 {
+		return math.NaN()
+	}
+	return m.sum / float64(m.n)
+}
+
+// WriteText writes the summary as an aligned table.
+func WriteText(w io.Writer, s Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"model", "queries", "scored", "unscored", "errors", "mean", "std", "ci width"}
+	for _, k := range s.K {
+		head = append(head, fmt.Sprintf("pass@%d", k))
+	}
+	head = append(head, "cost/sample $", "best share", "p_best")
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for _, m := range s.Models {
+		cols := []string{m.Model, fmt.Sprint(m.Queries), fmt.Sprint(m.Scored), fmt.Sprint(m.Unscored), fmt.Sprint(m.Errors),
+			num(m.MeanSuccess, 3), num(m.MeanStd, 3), num(m.MeanCIWidth, 3)}
+		for _, p := range m.PassAtK {
+			cols = append(cols, num(p, 3))
+		}
+		cols = append(cols, num(m.CostMean, 6), num(m.BestShare, 3), num(m.MeanPBest, 3))
+		fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d queries; single-shot labels pick a different best model %.1f%% of the time (mean flip rate); draw 0 agrees with the distribution on %.1f%% of queries\n",
+		s.Queries, 100*s.MeanFlipRate, 100*s.SingleShotSame)
+	if err == nil && s.Undecided > 0 {
+		_, err = fmt.Fprintf(w, "%d queries have no scored observation for any model\n", s.Undecided)
+	}
+	return err
+}
+
+func num(v float64, prec int) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.*f", prec, v)
+}

@@ -1,0 +1,46 @@
+package report
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/darslabs/dars/pkg/record"
+)
+
+func TestSummarize(t *testing.T) {
+	nan := math.NaN()
+	ls := []record.Label{
+		{QueryID: "1", Model: "a", N: 4, Mean: 0.5, Std: 0.5, CILow: 0.2, CIHigh: 0.8, PassAtK: []float64{0.5}, CostMean: 1, PBest: 0.3},
+		{QueryID: "1", Model: "b", N: 4, Mean: 1, Std: 0, CILow: 0.6, CIHigh: 1, PassAtK: []float64{1}, CostMean: 3, PBest: 0.7, IsBest: true},
+		{QueryID: "2", Model: "a", N: 4, NUnscored: 1, Mean: 0, Std: 0, CILow: 0, CIHigh: 0.4, PassAtK: []float64{0}, CostMean: 1, PBest: 0, IsBest: false},
+		{QueryID: "2", Model: "b", N: 0, NError: 4, Mean: nan, Std: 0, CILow: 0, CIHigh: 1, PassAtK: []float64{nan}, CostMean: 2, PBest: 0},
+	}
+	rs := []record.Route{
+		{QueryID: "1", BestModel: "b", SingleShotBestModel: "a", SingleShotFlipRate: 0.4},
+		{QueryID: "2", BestModel: "", SingleShotFlipRate: nan},
+	}
+	s := Summarize(ls, []int{1}, rs, []string{"a", "b"})
+	a, b := s.Models[0], s.Models[1]
+	if s.Queries != 2 || s.Undecided != 1 {
+		t.Fatalf("queries %d undecided %d", s.Queries, s.Undecided)
+	}
+	if a.MeanSuccess != 0.25 || a.Queries != 2 || a.Unscored != 1 || a.BestShare != 0 {
+		t.Errorf("model a: %+v", a)
+	}
+	if b.MeanSuccess != 1 || b.Queries != 1 || b.Errors != 4 || b.BestShare != 0.5 || b.PassAtK[0] != 1 {
+		t.Errorf("model b: %+v (NaN means must be skipped)", b)
+	}
+	if math.Abs(a.MeanCIWidth-0.5) > 1e-12 || s.MeanFlipRate != 0.4 || s.SingleShotSame != 0 {
+		t.Errorf("ci width %v flip %v same %v", a.MeanCIWidth, s.MeanFlipRate, s.SingleShotSame)
+	}
+	var out strings.Builder
+	if err := WriteText(&out, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pass@1", "best share", "40.0%", "1 queries have no scored observation"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
