@@ -1,0 +1,99 @@
+package dataset
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// sharedData is the reference data next to the repository (see its README);
+// tests that need it skip when it is absent.
+func sharedData(t *testing.T, rel string) string {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "data", rel)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("reference data %s not available: %v", path, err)
+	}
+	return path
+}
+
+func TestLoadRealData(t *testing.T) {
+	tests := []struct {
+		name   string
+		file   string
+		preset string
+		rows   int
+		check  func(t *testing.T, q Query)
+	}{
+		{
+			name: "gsm8k", file: "gsm8k/test.jsonl", preset: PresetGSM8K, rows: 1319,
+			check: func(t *testing.T, q Query) {
+				if _, err := strconv.ParseFloat(q.Answer, 64); err != nil {
+					t.Errorf("query %s (line %d): answer %q is not a number", q.ID, q.Line, q.Answer)
+				}
+			},
+		},
+		{
+			name: "mmlu", file: "mmlu/test.csv", preset: PresetMMLU, rows: 14042,
+			check: func(t *testing.T, q Query) {
+				if len(q.Choices) != 4 || len(q.Answer) != 1 || q.Answer < "A" || q.Answer > "D" || q.Task == "" {
+					t.Errorf("query %s (line %d): choices %d, answer %q, task %q", q.ID, q.Line, len(q.Choices), q.Answer, q.Task)
+				}
+			},
+		},
+		{
+			name: "arc", file: "arc/ARC-Challenge-Test.jsonl", preset: PresetARC, rows: 1172,
+			check: func(t *testing.T, q Query) {
+				if len(q.Answer) != 1 || q.Answer < "A" || q.Answer > "E" || int(q.Answer[0]-'A') >= len(q.Choices) {
+					t.Errorf("query %s (line %d): answer %q with %d choices", q.ID, q.Line, q.Answer, len(q.Choices))
+				}
+			},
+		},
+		{
+			name: "triviaqa", file: "triviaqa/test_subsample_1000.jsonl", preset: PresetTriviaQA, rows: 1000,
+			check: func(t *testing.T, q Query) {
+				if q.Answer == "" || len(q.Answers) == 0 || q.Answers[0] != q.Answer {
+					t.Errorf("query %s (line %d): answer %q, answers %q", q.ID, q.Line, q.Answer, q.Answers)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := sharedData(t, tt.file)
+			qs, err := Load(path, Options{Preset: tt.preset})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if len(qs) != tt.rows {
+				t.Errorf("Load: %d queries, want %d", len(qs), tt.rows)
+			}
+			for _, q := range qs {
+				if q.ID == "" || q.Question == "" || q.Line < 1 {
+					t.Errorf("query %+v: empty id, question or line", q)
+				}
+				tt.check(t, q)
+			}
+			limited, err := Load(path, Options{Preset: tt.preset, Limit: 10})
+			if err != nil {
+				t.Fatalf("Load with limit: %v", err)
+			}
+			if len(limited) != 10 || limited[9].ID != qs[9].ID {
+				t.Errorf("Load with limit 10: %d queries", len(limited))
+			}
+		})
+	}
+}
+
+func BenchmarkLoadMMLU(b *testing.B) {
+	path := filepath.Join("..", "..", "..", "shared", "data", "mmlu", "test.csv")
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("reference data %s not available: %v", path, err)
+	}
+	for b.Loop() {
+		if _, err := Load(path, Options{Preset: PresetMMLU}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
