@@ -1,0 +1,113 @@
+package judge
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/record"
+)
+
+// sharedData is the reference data outside the repository; tests using it
+// skip when it is absent.
+var sharedData = filepath.Join("..", "..", "..", "shared", "data")
+
+func openShared(t *testing.T, rel string) *os.File {
+	t.Helper()
+	f, err := os.Open(filepath.Join(sharedData, rel))
+	if err != nil {
+		t.Skipf("reference data not available: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// TestGSM8KGolds judges every GSM8K reference solution against its own gold
+// (the whole solution, as a data set without a preset gives it) and a
+// "Final Answer:" line against the number after "####".
+func TestGSM8KGolds(t *testing.T) {
+	f := openShared(t, "gsm8k/test.jsonl")
+	j, err := New(config.Judge{Name: "n", Type: "numeric"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	rows := 0
+	for sc.Scan() {
+		rows++
+		var row struct{ Question, Answer string }
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatalf("line %d: %v", rows, err)
+		}
+		num := strings.TrimSpace(row.Answer[strings.LastIndex(row.Answer, "####")+4:])
+		checks := []struct{ gold, output string }{
+			{row.Answer, row.Answer},
+			{num, "Let me think.\nFinal Answer: " + num},
+			{row.Answer, "The total is " + num + " dollars."},
+		}
+		for _, c := range checks {
+			v, err := j.Judge(ctx, Item{Answer: c.gold}, c.output)
+			if err != nil || v.Status != record.StatusScored || !v.Passed {
+				t.Errorf("line %d: gold %q, output %q: %+v, %v", rows, num, c.output, v, err)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1319 {
+		t.Errorf("read %d rows, want 1319", rows)
+	}
+}
+
+// TestMMLUGolds reads MMLU golds as 0-based indexes and checks that a
+// declared letter, and a declared choice text when it is unambiguous, pass.
+func TestMMLUGolds(t *testing.T) {
+	f := openShared(t, "mmlu/test.csv")
+	j, err := New(config.Judge{Name: "mc", Type: "choice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := csv.NewReader(f)
+	if _, err := r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for {
+		rec, err := r.Read()
+		if err != nil {
+			break
+		}
+		rows++
+		idx, err := strconv.Atoi(rec[6])
+		if err != nil {
+			t.Fatalf("row %d: answer %q", rows, rec[6])
+		}
+		item := Item{Answer: rec[6], Choices: rec[2:6]}
+		letter := string(rune('A' + idx))
+		outputs := []string{"Final Answer: " + letter, "The answer is (" + letter + ")."}
+		if _, ok := choiceByText(rec[2+idx], "ABCD", item.Choices); ok && len(strings.TrimSpace(rec[2+idx])) > 1 &&
+			!strings.Contains(rec[2+idx], "\n") {
+			outputs = append(outputs, "Final Answer: "+rec[2+idx])
+		}
+		for _, out := range outputs {
+			v, err := j.Judge(ctx, item, out)
+			if err != nil || v.Status != record.StatusScored || !v.Passed {
+				t.Errorf("row %d: gold %s, output %q: %+v, %v", rows, letter, out, v, err)
+			}
+		}
+	}
+	if rows != 14042 {
+		t.Errorf("read %d rows, want 14042", rows)
+	}
+}

@@ -1,0 +1,154 @@
+package judge
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/darslabs/dars/pkg/config"
+)
+
+// Option names as they appear in the run file, used in error messages.
+const (
+	optPattern       = "pattern"
+	optTolerance     = "tolerance"
+	optLetters       = "letters"
+	optCaseSensitive = "case_sensitive"
+)
+
+// judgeType describes one built-in judge type.
+type judgeType struct {
+	// version changes whenever the type's verdicts change for the same
+	// options, so Hash tells stale scores apart.
+	version int
+	// options are the run-file options the type reads; any other option set
+	// on a judge of this type is a configuration mistake.
+	options []string
+	build   func(cfg config.Judge) (Judge, error)
+}
+
+// types maps a judge type name to its description. It is never written.
+var types = map[string]judgeType{
+	"exact":    {version: 1, options: []string{optCaseSensitive}, build: newExact},
+	"contains": {version: 1, options: []string{optCaseSensitive}, build: newContains},
+	"regex":    {version: 1, options: []string{optPattern, optCaseSensitive}, build: newRegex},
+	"numeric":  {version: 1, options: []string{optPattern, optTolerance}, build: newNumeric},
+	"choice":   {version: 1, options: []string{optLetters}, build: newChoice},
+	"math":     {version: 1, options: []string{optPattern}, build: newMath},
+}
+
+// Types returns the judge type names New accepts, sorted.
+func Types() []string {
+	names := make([]string, 0, len(types))
+	for name := range types {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// New builds the judge cfg describes. It fails, naming the judge and the
+// option, when the type is unknown, an option is invalid, or an option is set
+// that the type does not read.
+func New(cfg config.Judge) (Judge, error) {
+	t, ok := types[cfg.Type]
+	if !ok {
+		return nil, fmt.Errorf("judge %q: unknown type %q (want one of: %s)",
+			cfg.Name, cfg.Type, strings.Join(Types(), ", "))
+	}
+	for _, opt := range setOptions(cfg) {
+		if !slices.Contains(t.options, opt) {
+			return nil, fmt.Errorf("judge %q: option %q does not apply to type %q", cfg.Name, opt, cfg.Type)
+		}
+	}
+	return t.build(cfg)
+}
+
+// setOptions lists the options cfg sets to a non-zero value.
+func setOptions(cfg config.Judge) []string {
+	var set []string
+	if cfg.Pattern != "" {
+		set = append(set, optPattern)
+	}
+	if cfg.Tolerance != 0 {
+		set = append(set, optTolerance)
+	}
+	if cfg.Letters != "" {
+		set = append(set, optLetters)
+	}
+	if cfg.CaseSensitive {
+		set = append(set, optCaseSensitive)
+	}
+	return set
+}
+
+// Hash returns the hex sha256 of everything that decides cfg's verdicts: the
+// name, the type, the type's implementation version and the options the type
+// reads (with defaults applied, so spelling out a default keeps the hash).
+// Two configs with the same hash score every output the same way; Primary
+// does not count. Hash does not validate cfg.
+func Hash(cfg config.Judge) string {
+	t := types[cfg.Type]
+	canon := struct {
+		Name          string `json:"name"`
+		Type          string `json:"type"`
+		Version       int    `json:"version"`
+		Pattern       string `json:"pattern,omitempty"`
+		Tolerance     string `json:"tolerance,omitempty"`
+		Letters       string `json:"letters,omitempty"`
+		CaseSensitive bool   `json:"case_sensitive,omitempty"`
+	}{Name: cfg.Name, Type: cfg.Type, Version: t.version}
+	for _, opt := range t.options {
+		switch opt {
+		case optPattern:
+			canon.Pattern = cfg.Pattern
+		case optTolerance:
+			tol := cfg.Tolerance
+			if tol == 0 {
+				tol = defaultTolerance
+			}
+			canon.Tolerance = strconv.FormatFloat(tol, 'g', -1, 64)
+		case optLetters:
+			canon.Letters = cfg.Letters
+		case optCaseSensitive:
+			canon.CaseSensitive = cfg.CaseSensitive
+		}
+	}
+	b, err := json.Marshal(canon)
+	if err != nil {
+		// A struct of strings, ints and bools always marshals.
+		panic(fmt.Sprintf("judge: marshal hash input: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// displayName is the name a judge reports: its configured name, else its type.
+func displayName(cfg config.Judge) string {
+	if cfg.Name != "" {
+		return cfg.Name
+	}
+	return cfg.Type
+}
+
+// maxExtracted caps Verdict.Extracted so a long output is not stored twice.
+const maxExtracted = 512
+
+// clip cuts s to at most maxExtracted bytes on a rune boundary.
+func clip(s string) string {
+	if len(s) <= maxExtracted {
+		return s
+	}
+	cut := maxExtracted
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// utf8RuneStart reports whether b can start a UTF-8 encoded rune.
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
