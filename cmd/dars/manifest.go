@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/sampler"
+	"github.com/darslabs/dars/pkg/store"
+)
+
+// manifest is manifest.json: what a run is and what it holds (DESIGN §7).
+type manifest struct {
+	DarsVersion   string             `json:"dars_version"`
+	GoVersion     string             `json:"go_version"`
+	SchemaVersion string             `json:"schema_version"`
+	Run           string             `json:"run"`
+	ConfigHash    string             `json:"config_hash"`
+	Config        config.Config      `json:"config"` // secrets redacted
+	UpdatedAt     time.Time          `json:"updated_at"`
+	Counts        manifestCounts     `json:"counts"`
+	Models        []manifestModel    `json:"models"`
+	Totals        manifestTotals     `json:"totals"`
+	Timings       map[string]float64 `json:"timings_seconds"` // this invocation, per stage
+	LastSample    *sampler.Summary   `json:"last_sample,omitempty"`
+}
+
+type manifestCounts struct {
+	Queries          int                         `json:"queries"`
+	Variants         int                         `json:"variants"`
+	Models           int                         `json:"models"`
+	SamplesPlanned   int64                       `json:"samples_planned"`
+	Generations      int64                       `json:"generations"`
+	GenerationErrors int64                       `json:"generation_errors"`
+	Scores           map[string]map[string]int64 `json:"scores"` // judge → status → count
+}
+
+type manifestModel struct {
+	Name             string  `json:"name"`
+	Provider         string  `json:"provider"`
+	Generations      int64   `json:"generations"`
+	Errors           int64   `json:"errors"`
+	PromptTokens     int64   `json:"prompt_tokens"`
+	CompletionTokens int64   `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+type manifestTotals struct {
+	PromptTokens     int64   `json:"prompt_tokens"`
+	CompletionTokens int64   `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+// writeManifest counts what the store holds for the current plan and writes
+// manifest.json beside the Parquet files.
+func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *sampler.Summary, total time.Duration) (manifest, error) {
+	m := manifest{
+		DarsVersion: version(), GoVersion: runtime.Version(), SchemaVersion: "1",
+		Run: env.cfg.Run, ConfigHash: env.cfg.Hash(), Config: env.cfg.Redacted(), UpdatedAt: time.Now().UTC(),
+		Timings: env.timings, LastSample: sum,
+	}
+	m.Timings["total"] = total.Seconds()
+	m.Counts = manifestCounts{Queries: len(env.queries), Variants: len(env.variants), Models: len(env.models),
+		SamplesPlanned: int64(len(env.keys)), Scores: map[string]map[string]int64{}}
+	byModel := map[string]*manifestModel{}
+	for _, mo := range env.models {
+		mm := manifestModel{Name: mo.Config.Name, Provider: mo.Config.Provider}
+		m.Models = append(m.Models, mm)
+	}
+	for i := range m.Models {
+		byModel[m.Models[i].Name] = &m.Models[i]
+	}
+	gens, err := env.generations(ctx, st)
+	if err != nil {
+		return m, err
+	}
+	for _, g := range gens {
+		m.Counts.Generations++
+		mm := byModel[g.Model]
+		mm.Generations++
+		if g.Error != "" {
+			m.Counts.GenerationErrors++
+			mm.Errors++
+		}
+		mm.PromptTokens += g.PromptTokens
+		mm.CompletionTokens += g.CompletionTokens
+		mm.CostUSD += g.CostUSD
+	}
+	for _, mm := range m.Models {
+		m.Totals.PromptTokens += mm.PromptTokens
+		m.Totals.CompletionTokens += mm.CompletionTokens
+		m.Totals.CostUSD += mm.CostUSD
+	}
+	scores, err := env.allScores(ctx, st)
+	if err != nil {
+		return m, err
+	}
+	for _, s := range scores {
+		if m.Counts.Scores[s.Judge] == nil {
+			m.Counts.Scores[s.Judge] = map[string]int64{}
+		}
+		m.Counts.Scores[s.Judge][s.Status]++
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return m, fmt.Errorf("encode manifest: %w", err)
+	}
+	return m, writeFileAtomic(env.path("manifest.json"), append(b, '\n'))
+}
+
+// writeFileAtomic writes b to a temp file beside path, syncs it and renames
+// it over path, so a reader never sees half a file.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/dataset"
+	"github.com/darslabs/dars/pkg/judge"
+	"github.com/darslabs/dars/pkg/labels"
+	"github.com/darslabs/dars/pkg/parquetio"
+	"github.com/darslabs/dars/pkg/provider"
+	"github.com/darslabs/dars/pkg/record"
+	"github.com/darslabs/dars/pkg/sampler"
+	"github.com/darslabs/dars/pkg/store"
+)
+
+// runEnv is everything a stage needs, checked before any work starts.
+type runEnv struct {
+	cfg      config.Config
+	dir      string // <out>/<run>
+	queries  []dataset.Query
+	byID     map[string]*dataset.Query
+	work     []sampler.Work
+	variants []record.Variant
+	models   []sampler.Model
+	judges   []judgeEntry
+	opts     sampler.Options
+	keys     map[string]struct{} // every generation key the current plan owes
+	timings  map[string]float64  // seconds per stage, for the manifest
+
+	// The plan's stored generations and scores, read once per invocation
+	// after the stage that changes them (nil until then).
+	gens   []record.Generation
+	scores []record.Score
+}
+
+// generations returns the plan's stored generations in output order,
+// reading the store on first use.
+func (env *runEnv) generations(ctx context.Context, st *store.Store) ([]record.Generation, error) {
+	if env.gens != nil {
+		return env.gens, nil
+	}
+	gens := make([]record.Generation, 0, len(env.keys))
+	err := st.Generations(ctx, func(g record.Generation) error {
+		if _, ok := env.keys[g.Key]; ok {
+			gens = append(gens, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	env.gens = gens
+	return gens, nil
+}
+
+// allScores returns every configured judge's stored scores of the plan's
+// generations, reading the store on first use.
+func (env *runEnv) allScores(ctx context.Context, st *store.Store) ([]record.Score, error) {
+	if env.scores != nil {
+		return env.scores, nil
+	}
+	scores := make([]record.Score, 0, len(env.keys)*len(env.judges))
+	err := st.Scores(ctx, "", func(s record.Score) error {
+		if _, ok := env.keys[s.GenerationKey]; ok && env.hasJudge(s.Judge) {
+			scores = append(scores, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	env.scores = scores
+	return scores, nil
+}
+
+type judgeEntry struct {
+	cfg  config.Judge
+	j    judge.Judge
+	hash string
+}
+
+// truther is what the simulator offers beyond Provider: the true success
+// probability of a variant.
+type truther interface {
+	TrueP(queryID string, variantID int32) float64
+}
+
+// loadConfig reads the run file and applies the flags over it.
+func (a *app) loadConfig() (config.Config, error) {
+	cfg, err := config.Load(a.g.config)
+	if err != nil {
+		hint := ""
+		if errors.Is(err, fs.ErrNotExist) {
+			hint = "write one with `dars init`, or name it with -c FILE"
+		}
+		return cfg, badInput(err, hint)
+	}
+	if a.g.out != "" {
+		cfg.Out = a.g.out
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, badInput(fmt.Errorf("%s: %w", a.g.config, err), "")
+	}
+	return cfg, nil
+}
+
+// loadEnv loads and checks the run file, the data set, the prompt, the
+// providers and the judges: every input problem surfaces here, before the
+// store is opened or anything is written.
+func (a *app) loadEnv() (*runEnv, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	env := &runEnv{cfg: cfg, dir: cfg.RunDir(), timings: map[string]float64{}}
+	f := cfg.Dataset.Fields
+	qs, err := dataset.Load(cfg.Resolve(cfg.Dataset.Path), dataset.Options{
+		Format: cfg.Dataset.Format, Preset: cfg.Dataset.Preset, Limit: cfg.Dataset.Limit,
+		Fields: dataset.Fields{ID: f.ID, Question: f.Question, Answer: f.Answer, Choices: f.Choices,
+			Context: f.Context, Task: f.Task, Variants: f.Variants},
+	})
+	if err != nil {
+		return nil, badInput(err, "")
+	}
+	env.queries = qs
+	env.byID = make(map[string]*dataset.Query, len(qs))
+	for i := range qs {
+		env.byID[qs[i].ID] = &qs[i]
+	}
+	prompt, err := sampler.NewPrompt(cfg.Prompt)
+	if err != nil {
+		return nil, badInput(err, "the template is Go text/template over .Question, .Choices, .Letters, .Context, .Task, .ID")
+	}
+	if _, err := prompt.Render(&qs[0], qs[0].Question); err != nil {
+		return nil, badInput(err, "the template is Go text/template over .Question, .Choices, .Letters, .Context, .Task, .ID")
+	}
+	for _, m := range cfg.CandidateModels() {
+		p, err := provider.New(m)
+		if err != nil {
+			return nil, badInput(err, "")
+		}
+		env.models = append(env.models, sampler.Model{Config: m, Provider: p, Endpoint: provider.Identity(m)})
+	}
+	for i, jc := range cfg.Judges {
+		j, err := judge.New(jc)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("judges[%d]: %w", i, err), "")
+		}
+		env.judges = append(env.judges, judgeEntry{cfg: jc, j: j, hash: judge.Hash(jc)})
+	}
+	env.variants = variantsOf(qs, cfg.Paraphrase.IncludeOriginal)
+	env.work = make([]sampler.Work, len(env.variants))
+	for i, v := range env.variants {
+		env.work[i] = sampler.Work{Query: env.byID[v.QueryID], Variant: v}
+	}
+	env.opts = sampler.Options{Seed: cfg.Seed, Sampling: cfg.Sampling, Prompt: prompt, Models: env.models}
+	if env.keys, err = sampler.PlanKeys(env.work, env.opts); err != nil {
+		return nil, badInput(err, "")
+	}
+	return env, nil
+}
+
+// variantsOf lists every query's variants: 0 the original (unless the run
+// file leaves it out), then the rewrites the data set gives.
+func variantsOf(qs []dataset.Query, includeOriginal bool) []record.Variant {
+	var vs []record.Variant
+	for _, q := range qs {
+		if includeOriginal || len(q.Variants) == 0 {
+			vs = append(vs, record.Variant{QueryID: q.ID, VariantID: 0, Source: record.SourceOriginal, Text: q.Question})
+		}
+		for i, t := range q.Variants {
+			vs = append(vs, record.Variant{QueryID: q.ID, VariantID: int32(i + 1), Source: record.SourceGiven, Text: t})
+		}
+	}
+	slices.SortStableFunc(vs, func(a, b record.Variant) int {
+		if c := record.CompareQueryID(a.QueryID, b.QueryID); c != 0 {
+			return c
+		}
+		return int(a.VariantID - b.VariantID)
+	})
+	return vs
+}
+
+// openStore opens the run's store, taking its lock.
+func (env *runEnv) openStore() (*store.Store, error) {
+	st, err := store.Open(env.dir)
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return nil, badInput(err, "wait for the other run to finish, or give this one another --out or run name")
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+func (env *runEnv) timed(stage string, start time.Time) {
+	env.timings[stage] += time.Since(start).Seconds()
+}
+
+// sample runs the output side: every missing sample, committed to the store.
+func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler.Summary, error) {
+	defer env.timed("sample", time.Now())
+	if err := st.PutVariants(ctx, env.variants); err != nil {
+		return sampler.Summary{}, err
+	}
+	done, err := st.DoneKeys(ctx)
+	if err != nil {
+		return sampler.Summary{}, err
+	}
+	opts := env.opts
+	opts.Done = done
+	opts.Commit = st.PutGenerations
+	pr := a.newProgress()
+	opts.Progress = pr.update
+	sum, err := sampler.Run(ctx, env.work, opts)
+	pr.finish(sum)
+	env.gens = nil
+	return sum, err
+}
+
+// judgeAll scores every stored generation of the plan that a judge has not
+// scored under its current configuration. Generations that failed get an
+// error verdict without calling the judge.
+func (a *app) judgeAll(ctx context.Context, env *runEnv, st *store.Store) error {
+	defer env.timed("judge", time.Now())
+	gens, err := env.generations(ctx, st)
+	if err != nil {
+		return err
+	}
+	env.scores = nil
+	for _, je := range env.judges {
+		scored, err := st.ScoredKeys(ctx, je.cfg.Name, je.hash)
+		if err != nil {
+			return err
+		}
+		var todo []record.Generation
+		for _, g := range gens {
+			if _, ok := scored[g.Key]; !ok {
+				todo = append(todo, g)
+			}
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		scores := make([]record.Score, len(todo))
+		g, gctx := errgroup.WithContext(ctx)
+		workers := runtime.GOMAXPROCS(0)
+		for w := 0; w < workers; w++ {
+			g.Go(func() error {
+				for i := w; i < len(todo); i += workers {
+					if err := gctx.Err(); err != nil {
+						return err
+					}
+					scores[i] = score(gctx, je, env.byID[todo[i].QueryID], todo[i])
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		for len(scores) > 0 {
+			n := min(len(scores), 2000)
+			if err := st.PutScores(context.WithoutCancel(ctx), scores[:n], je.hash); err != nil {
+				return err
+			}
+			scores = scores[n:]
+		}
+		a.log.Debug("judged", "judge", je.cfg.Name, "generations", len(todo))
+	}
+	return nil
+}
+
+func score(ctx context.Context, je judgeEntry, q *dataset.Query, g record.Generation) record.Score {
+	s := record.Score{GenerationKey: g.Key, QueryID: g.QueryID, VariantID: g.VariantID, Model: g.Model,
+		SampleIndex: g.SampleIndex, Judge: je.cfg.Name}
+	if g.Error != "" {
+		s.Status, s.Detail = record.StatusError, "generation failed: "+g.Error
+		return s
+	}
+	v, err := je.j.Judge(ctx, *q, g.OutputText)
+	if err != nil {
+		s.Status, s.Detail = record.StatusError, err.Error()
+		return s
+	}
+	s.Status, s.Score, s.Passed, s.Extracted, s.Detail = v.Status, v.Score, v.Passed, v.Extracted, v.Detail
+	return s
+}
+
+// buildLabels turns the primary judge's scores into labels and routes.
+func (a *app) buildLabels(ctx context.Context, env *runEnv, st *store.Store) ([]record.Label, []record.Route, error) {
+	defer env.timed("labels", time.Now())
+	gens, err := env.generations(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	scores, err := env.allScores(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	cost := make(map[string]float64, len(gens))
+	for _, g := range gens {
+		cost[g.Key] = g.CostUSD
+	}
+	primary := env.cfg.PrimaryJudge().Name
+	obs := make([]labels.Observation, 0, len(gens))
+	for _, s := range scores {
+		if s.Judge != primary {
+			continue
+		}
+		obs = append(obs, labels.Observation{QueryID: s.QueryID, VariantID: s.VariantID, Model: s.Model,
+			SampleIndex: s.SampleIndex, Status: s.Status, Score: s.Score, Passed: s.Passed, CostUSD: cost[s.GenerationKey]})
+	}
+	l := env.cfg.Labels
+	return labels.Build(obs, labels.Options{
+		Models: modelNames(env.models), Lambda: l.Lambda, Beta: l.Beta, Prior: l.Prior, CILevel: l.CILevel,
+		PassAtK: l.PassAtK, SingleShotDraws: l.SingleShotDraws, PBestDraws: l.PBestDraws, Seed: env.cfg.Seed,
+	})
+}
+
+func modelNames(ms []sampler.Model) []string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Config.Name
+	}
+	return names
+}
+
+func (env *runEnv) meta() parquetio.Meta {
+	return parquetio.Meta{ConfigHash: env.cfg.Hash(), Version: version()}
+}
+
+func (env *runEnv) path(name string) string { return filepath.Join(env.dir, name) }
+
+// exportSamples writes variants.parquet, generations.parquet and, when the
+// run has simulated models, sim_truth.parquet.
+func (env *runEnv) exportSamples(ctx context.Context, st *store.Store) error {
+	defer env.timed("export", time.Now())
+	if err := parquetio.WriteVariants(env.path("variants.parquet"), env.variants, env.meta()); err != nil {
+		return err
+	}
+	gens, err := env.generations(ctx, st)
+	if err != nil {
+		return err
+	}
+	if err := parquetio.WriteGenerations(env.path("generations.parquet"), gens, env.meta()); err != nil {
+		return err
+	}
+	var truth []record.Truth
+	for _, v := range env.variants {
+		for _, m := range env.models {
+			if t, ok := m.Provider.(truther); ok {
+				truth = append(truth, record.Truth{QueryID: v.QueryID, VariantID: v.VariantID, Model: m.Config.Name,
+					P: t.TrueP(v.QueryID, v.VariantID)})
+			}
+		}
+	}
+	if len(truth) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(truth, func(a, b record.Truth) int {
+		if c := record.CompareQueryID(a.QueryID, b.QueryID); c != 0 {
+			return c
+		}
+		if a.VariantID != b.VariantID {
+			return int(a.VariantID - b.VariantID)
+		}
+		return compareStrings(a.Model, b.Model)
+	})
+	return parquetio.WriteTruth(env.path("sim_truth.parquet"), truth, env.meta())
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// exportScores writes scores.parquet: every judge's verdicts on the plan.
+func (env *runEnv) exportScores(ctx context.Context, st *store.Store) error {
+	defer env.timed("export", time.Now())
+	rows, err := env.allScores(ctx, st)
+	if err != nil {
+		return err
+	}
+	return parquetio.WriteScores(env.path("scores.parquet"), rows, env.meta())
+}
+
+func (env *runEnv) hasJudge(name string) bool {
+	for _, j := range env.judges {
+		if j.cfg.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// exportLabels writes labels.parquet and routes.parquet.
+func (env *runEnv) exportLabels(ls []record.Label, rs []record.Route) error {
+	defer env.timed("export", time.Now())
+	if err := parquetio.WriteLabels(env.path("labels.parquet"), ls, env.cfg.Labels.PassAtK, env.meta()); err != nil {
+		return err
+	}
+	return parquetio.WriteRoutes(env.path("routes.parquet"), rs, modelNames(env.models), env.meta())
+}
+
+// ensureDir makes the run directory before the store opens it.
+func (env *runEnv) ensureDir() error {
+	if err := os.MkdirAll(env.dir, 0o755); err != nil {
+		return badInput(fmt.Errorf("create output directory: %w", err), "")
+	}
+	return nil
+}

@@ -1,0 +1,274 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/darslabs/dars/pkg/record"
+)
+
+func nan() float64 { return math.NaN() }
+
+// PutVariants stores rows in one transaction, replacing any stored variant
+// with the same (query_id, variant_id).
+func (s *Store) PutVariants(ctx context.Context, rows []record.Variant) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO variants
+			(query_id, qkind, qnum, variant_id, source, text, rewriter) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(`+variantOrder+`) DO UPDATE SET
+				source = excluded.source, text = excluded.text, rewriter = excluded.rewriter`)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		defer stmt.Close()
+		for _, v := range rows {
+			kind, num := queryOrder(v.QueryID)
+			if _, err := stmt.ExecContext(ctx, v.QueryID, kind, num, v.VariantID, v.Source, v.Text, v.Rewriter); err != nil {
+				return fmt.Errorf("variant %q/%d: %w", v.QueryID, v.VariantID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put variants: %w", err)
+	}
+	return nil
+}
+
+// Variants returns every stored variant sorted by query_id (as
+// record.CompareQueryID orders it), then variant_id.
+func (s *Store) Variants(ctx context.Context) ([]record.Variant, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT query_id, variant_id, source, text, rewriter
+		FROM variants ORDER BY `+variantOrder)
+	if err != nil {
+		return nil, fmt.Errorf("read variants: %w", err)
+	}
+	defer rows.Close()
+	var out []record.Variant
+	for rows.Next() {
+		var v record.Variant
+		if err := rows.Scan(&v.QueryID, &v.VariantID, &v.Source, &v.Text, &v.Rewriter); err != nil {
+			return nil, fmt.Errorf("read variants: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read variants: %w", err)
+	}
+	return out, nil
+}
+
+// PutGenerations stores rows in one transaction: when it returns nil every
+// row is durable; when it returns an error none is. A key already stored
+// without error is kept, never overwritten, so paid work is never lost; a
+// stored row with a non-empty Error is replaced by the new row. CreatedAt is
+// kept to the millisecond, in UTC.
+func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO generations (`+generationColumns+`, qkind, qnum)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(`+generationOrder+`) DO UPDATE SET
+				seed = excluded.seed,
+				temperature = excluded.temperature, top_p = excluded.top_p,
+				max_tokens = excluded.max_tokens, output_text = excluded.output_text,
+				finish_reason = excluded.finish_reason, prompt_tokens = excluded.prompt_tokens,
+				completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd,
+				latency_ms = excluded.latency_ms, attempts = excluded.attempts,
+				error = excluded.error, created_at = excluded.created_at
+			WHERE generations.error <> ''`)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		defer stmt.Close()
+		for i := range rows {
+			g := &rows[i]
+			if g.Key == "" {
+				return fmt.Errorf("row %d: empty generation key", i)
+			}
+			kind, num := queryOrder(g.QueryID)
+			_, err := stmt.ExecContext(ctx,
+				g.Key, g.QueryID, g.VariantID, g.Model, g.SampleIndex, g.Seed,
+				nullFloat(g.Temperature), nullFloat(g.TopP), g.MaxTokens,
+				g.OutputText, g.FinishReason, g.PromptTokens, g.CompletionTokens,
+				nullFloat(g.CostUSD), g.LatencyMS, g.Attempts, g.Error,
+				g.CreatedAt.UnixMilli(), kind, num)
+			if err != nil {
+				return fmt.Errorf("generation %q: %w", g.Key, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put generations: %w", err)
+	}
+	return nil
+}
+
+// generationColumns are read and written in this order.
+const generationColumns = `generation_key, query_id, variant_id, model, sample_index, seed,
+	temperature, top_p, max_tokens, output_text, finish_reason, prompt_tokens,
+	completion_tokens, cost_usd, latency_ms, attempts, error, created_at`
+
+// DoneKeys returns the keys of the generations stored without error: the
+// samples that are paid for and must not be requested again.
+func (s *Store) DoneKeys(ctx context.Context) (map[string]struct{}, error) {
+	return s.keys(ctx, "read done keys", `SELECT generation_key FROM generations WHERE error = ''`)
+}
+
+// Generations calls fn for every stored generation (errored ones included)
+// in (query_id, variant_id, model, sample_index, generation_key) order,
+// query_id as record.CompareQueryID orders it. It stops at fn's first error
+// and returns it unwrapped. fn may call the Store's other methods, writes
+// included; the iteration reads the snapshot taken when it started.
+func (s *Store) Generations(ctx context.Context, fn func(record.Generation) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+generationColumns+` FROM generations ORDER BY `+generationOrder)
+	if err != nil {
+		return fmt.Errorf("read generations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			g                   record.Generation
+			temp, topP, costUSD sql.NullFloat64
+			createdMS           int64
+		)
+		err := rows.Scan(&g.Key, &g.QueryID, &g.VariantID, &g.Model, &g.SampleIndex, &g.Seed,
+			&temp, &topP, &g.MaxTokens, &g.OutputText, &g.FinishReason, &g.PromptTokens,
+			&g.CompletionTokens, &costUSD, &g.LatencyMS, &g.Attempts, &g.Error, &createdMS)
+		if err != nil {
+			return fmt.Errorf("read generations: %w", err)
+		}
+		g.Temperature = floatOrNaN(temp)
+		g.TopP = floatOrNaN(topP)
+		g.CostUSD = floatOrNaN(costUSD)
+		g.CreatedAt = time.UnixMilli(createdMS).UTC()
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read generations: %w", err)
+	}
+	return nil
+}
+
+// PutScores stores rows in one transaction, replacing any stored verdict
+// with the same (generation_key, judge), and records judgeHash beside each
+// so that a changed judge can be told apart and re-run.
+func (s *Store) PutScores(ctx context.Context, rows []record.Score, judgeHash string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO scores (`+scoreColumns+`, judge_hash, qkind, qnum)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(`+scoreOrder+`) DO UPDATE SET
+				status = excluded.status,
+				score = excluded.score, passed = excluded.passed,
+				extracted = excluded.extracted, detail = excluded.detail,
+				judge_hash = excluded.judge_hash`)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		defer stmt.Close()
+		for i := range rows {
+			r := &rows[i]
+			if r.GenerationKey == "" || r.Judge == "" {
+				return fmt.Errorf("row %d: empty generation key or judge", i)
+			}
+			kind, num := queryOrder(r.QueryID)
+			_, err := stmt.ExecContext(ctx,
+				r.GenerationKey, r.QueryID, r.VariantID, r.Model, r.SampleIndex, r.Judge,
+				r.Status, nullFloat(r.Score), r.Passed, r.Extracted, r.Detail,
+				judgeHash, kind, num)
+			if err != nil {
+				return fmt.Errorf("score %q/%q: %w", r.GenerationKey, r.Judge, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put scores: %w", err)
+	}
+	return nil
+}
+
+// scoreColumns are read and written in this order.
+const scoreColumns = `generation_key, query_id, variant_id, model, sample_index, judge,
+	status, score, passed, extracted, detail`
+
+// ScoredKeys returns the generation keys already scored by judge under
+// judgeHash. A key scored under another hash is absent: the judge changed
+// and that generation needs scoring again.
+func (s *Store) ScoredKeys(ctx context.Context, judge, judgeHash string) (map[string]struct{}, error) {
+	return s.keys(ctx, fmt.Sprintf("read keys scored by %q", judge),
+		`SELECT generation_key FROM scores WHERE judge = ? AND judge_hash = ?`, judge, judgeHash)
+}
+
+// Scores calls fn for every stored score in the order of Generations, then
+// judge name; only judge's scores when judge is not "". It stops at fn's
+// first error and returns it unwrapped. fn may call the Store's other
+// methods, writes included.
+func (s *Store) Scores(ctx context.Context, judge string, fn func(record.Score) error) error {
+	q := `SELECT ` + scoreColumns + ` FROM scores`
+	var args []any
+	if judge != "" {
+		q += ` WHERE judge = ?`
+		args = append(args, judge)
+	}
+	q += ` ORDER BY ` + scoreOrder
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read scores: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r     record.Score
+			score sql.NullFloat64
+		)
+		err := rows.Scan(&r.GenerationKey, &r.QueryID, &r.VariantID, &r.Model, &r.SampleIndex,
+			&r.Judge, &r.Status, &score, &r.Passed, &r.Extracted, &r.Detail)
+		if err != nil {
+			return fmt.Errorf("read scores: %w", err)
+		}
+		r.Score = floatOrNaN(score)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read scores: %w", err)
+	}
+	return nil
+}
+
+// keys collects the first column of query into a set.
+func (s *Store) keys(ctx context.Context, what, query string, args ...any) (map[string]struct{}, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := make(map[string]struct{})
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out[k] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
