@@ -1,0 +1,80 @@
+package parquetio
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/darslabs/dars/pkg/record"
+)
+
+// sampleKey is the sort key of rows that identify one sample (or a prefix
+// of one): query_id, variant_id, model, sample_index.
+type sampleKey struct {
+	queryID     string
+	variantID   int32
+	model       string
+	sampleIndex int32
+}
+
+func (k sampleKey) String() string {
+	return fmt.Sprintf("(query_id %q, variant_id %d, model %q, sample_index %d)", k.queryID, k.variantID, k.model, k.sampleIndex)
+}
+
+// compareSampleKeys orders keys by query_id (record.CompareQueryID), then
+// variant_id, then model as a plain string, then sample_index.
+func compareSampleKeys(a, b sampleKey) int {
+	if c := record.CompareQueryID(a.queryID, b.queryID); c != 0 {
+		return c
+	}
+	switch {
+	case a.variantID != b.variantID:
+		return cmpInt(a.variantID, b.variantID)
+	case a.model != b.model:
+		return strings.Compare(a.model, b.model)
+	}
+	return cmpInt(a.sampleIndex, b.sampleIndex)
+}
+
+func cmpInt(a, b int32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// checkSorted returns an error naming the first row whose key sorts before
+// the previous row's; with strict, equal neighbouring keys are an error too.
+// It checks, never sorts: sorting is the caller's job.
+func checkSorted[R any](rows []R, key func(*R) sampleKey, strict bool) error {
+	for i := 1; i < len(rows); i++ {
+		prev, cur := key(&rows[i-1]), key(&rows[i])
+		c := compareSampleKeys(prev, cur)
+		if c > 0 {
+			return fmt.Errorf("check order: row %d %s sorts before row %d %s", i, cur, i-1, prev)
+		}
+		if c == 0 && strict {
+			return fmt.Errorf("check order: row %d repeats key %s", i, cur)
+		}
+	}
+	return nil
+}
+
+// checkQueryOrder returns an error naming the first row whose query_id
+// sorts before the previous row's; with strict, a repeated query_id is an
+// error too.
+func checkQueryOrder[R any](rows []R, queryID func(*R) string, strict bool) error {
+	for i := 1; i < len(rows); i++ {
+		prev, cur := queryID(&rows[i-1]), queryID(&rows[i])
+		c := record.CompareQueryID(prev, cur)
+		if c > 0 {
+			return fmt.Errorf("check order: row %d query_id %q sorts before row %d query_id %q", i, cur, i-1, prev)
+		}
+		if c == 0 && strict {
+			return fmt.Errorf("check order: row %d repeats query_id %q", i, cur)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,420 @@
+package parquetio
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// SchemaVersion is the value of the dars.schema_version metadata key. It
+// changes when a column is renamed, removed or changes type.
+const SchemaVersion = "1"
+
+// File kinds, the values of the dars.kind metadata key.
+const (
+	KindVariants    = "variants"
+	KindGenerations = "generations"
+	KindScores      = "scores"
+	KindLabels      = "labels"
+	KindRoutes      = "routes"
+	KindTruth       = "sim_truth"
+)
+
+// Metadata keys written into every file's Parquet key-value metadata.
+const (
+	MetaSchemaVersion = "dars.schema_version"
+	MetaKind          = "dars.kind"
+	MetaConfigHash    = "dars.config_hash"
+	MetaVersion       = "dars.version"
+)
+
+// metaPrefix prefixes every dars metadata key, including Meta.Extra keys.
+const metaPrefix = "dars."
+
+// arrowSchemaKey is the metadata key under which pqarrow stores the
+// serialised Arrow schema; ReadMeta leaves it out.
+const arrowSchemaKey = "ARROW:schema"
+
+// ignoredArrowSchemaKey replaces arrowSchemaKey in a reader's in-memory
+// metadata so that pqarrow does not decode the stored Arrow schema.
+const ignoredArrowSchemaKey = "dars:ignored-arrow-schema"
+
+const (
+	// maxRowGroupRows caps the rows of one row group and of one Arrow batch.
+	maxRowGroupRows = 64 * 1024
+	// maxBatchBytes caps the estimated variable-length bytes of one Arrow
+	// batch, so a file of long generations never holds more than about this
+	// much Arrow data in memory at once.
+	maxBatchBytes = 64 << 20
+)
+
+// Meta is the caller-supplied part of a file's key-value metadata.
+type Meta struct {
+	// ConfigHash is written as dars.config_hash.
+	ConfigHash string
+	// Version is the dars version, written as dars.version.
+	Version string
+	// Extra holds further entries, each written as dars.<key>. A key must be
+	// non-empty and must not name one of the keys set by this package.
+	Extra map[string]string
+}
+
+// metadata returns the file's dars.* key-value metadata in a fixed order:
+// the four standard keys, then the Extra keys sorted.
+func (m Meta) metadata(kind string) (arrow.Metadata, error) {
+	keys := []string{MetaSchemaVersion, MetaKind, MetaConfigHash, MetaVersion}
+	values := []string{SchemaVersion, kind, m.ConfigHash, m.Version}
+	extra := make([]string, 0, len(m.Extra))
+	for k := range m.Extra {
+		if k == "" {
+			return arrow.Metadata{}, errors.New("check metadata: empty extra key")
+		}
+		switch metaPrefix + k {
+		case MetaSchemaVersion, MetaKind, MetaConfigHash, MetaVersion:
+			return arrow.Metadata{}, fmt.Errorf("check metadata: extra key %q is reserved", k)
+		}
+		extra = append(extra, k)
+	}
+	sort.Strings(extra)
+	for _, k := range extra {
+		keys = append(keys, metaPrefix+k)
+		values = append(values, m.Extra[k])
+	}
+	return arrow.NewMetadata(keys, values), nil
+}
+
+// table is one file kind: its columns in file order.
+type table[R any] struct {
+	kind    string
+	columns []column[R]
+	// rowBytes estimates a row's variable-length bytes, to bound batches;
+	// nil means rows are small.
+	rowBytes func(*R) int
+	// newRow returns an empty row ready for the column readers; nil means
+	// the zero value.
+	newRow func() R
+}
+
+// schema returns the Arrow schema of the table with the given metadata.
+func (t *table[R]) schema(md *arrow.Metadata) *arrow.Schema {
+	fields := make([]arrow.Field, len(t.columns))
+	for i, c := range t.columns {
+		fields[i] = c.field
+	}
+	return arrow.NewSchema(fields, md)
+}
+
+// writerProperties builds the Parquet writer properties every dars file is
+// written with: ZSTD, dictionary-encoded columns except those whose values
+// are almost all distinct, statistics, bounded row groups.
+func writerProperties() *parquet.WriterProperties {
+	return parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithDictionaryDefault(true),
+		// One sha256 per row: a dictionary only adds indices to store.
+		parquet.WithDictionaryFor("generation_key", false),
+		// Model outputs and rewrites are nearly all distinct; ZSTD alone
+		// compresses them as well (measured: 30.7 vs 30.8 bytes per generation).
+		parquet.WithDictionaryFor("output_text", false),
+		parquet.WithDictionaryFor("text", false),
+		parquet.WithMaxRowGroupLength(maxRowGroupRows),
+		parquet.WithStats(true),
+	)
+}
+
+// write writes rows to path atomically; see writeAtomic.
+func (t *table[R]) write(path string, rows []R, meta Meta) error {
+	md, err := meta.metadata(t.kind)
+	if err != nil {
+		return fmt.Errorf("write %s %q: %w", t.kind, path, err)
+	}
+	sc := t.schema(&md)
+	err = writeAtomic(path, func(w io.Writer) error {
+		fw, err := pqarrow.NewFileWriter(sc, w, writerProperties(), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		if err != nil {
+			return fmt.Errorf("create parquet writer: %w", err)
+		}
+		if err := t.writeBatches(fw, sc, rows); err != nil {
+			_ = fw.Close()
+			return err
+		}
+		if err := fw.Close(); err != nil {
+			return fmt.Errorf("close parquet writer: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write %s %q: %w", t.kind, path, err)
+	}
+	return nil
+}
+
+// writeBatches appends rows in batches of at most maxRowGroupRows rows and
+// about maxBatchBytes bytes, one row group per batch. An empty rows slice
+// still writes one empty row group so every reader sees the schema.
+func (t *table[R]) writeBatches(fw *pqarrow.FileWriter, sc *arrow.Schema, rows []R) error {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	appenders := make([]func(*R), len(t.columns))
+	for i, c := range t.columns {
+		appenders[i] = c.writer(b.Field(i))
+	}
+	lo := 0
+	for {
+		hi, bytes := lo, 0
+		for hi < len(rows) && hi-lo < maxRowGroupRows && (bytes < maxBatchBytes || hi == lo) {
+			if t.rowBytes != nil {
+				bytes += t.rowBytes(&rows[hi])
+			}
+			hi++
+		}
+		batch := rows[lo:hi]
+		b.Reserve(len(batch))
+		for i, c := range t.columns {
+			if c.dataBytes == nil {
+				continue
+			}
+			n := 0
+			for j := range batch {
+				n += c.dataBytes(&batch[j])
+			}
+			b.Field(i).(*array.StringBuilder).ReserveData(n)
+		}
+		for j := range batch {
+			r := &batch[j]
+			for _, app := range appenders {
+				app(r)
+			}
+		}
+		rec := b.NewRecordBatch()
+		err := fw.Write(rec)
+		rec.Release()
+		if err != nil {
+			return fmt.Errorf("write rows %d to %d: %w", lo, hi, err)
+		}
+		if hi >= len(rows) {
+			return nil
+		}
+		lo = hi
+	}
+}
+
+// onlyWriter hides the Close method of the file, so closing the Parquet
+// writer leaves the file open for Sync.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// writeAtomic calls write with a buffered temp file next to path
+// (path + ".tmp-<random>"), then flushes, fsyncs and closes it and renames it
+// over path. On any error the temp file is removed and path is untouched.
+func writeAtomic(path string, write func(w io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temp file: %w", err)
+	}
+	tmp := f.Name()
+	closed := false
+	defer func() {
+		if err != nil {
+			if !closed {
+				_ = f.Close()
+			}
+			_ = os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(onlyWriter{bw}); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %q: %w", tmp, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("chmod %q: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %q: %w", tmp, err)
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %q: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %q: %w", tmp, err)
+	}
+	// Make the rename durable; not every file system can sync a directory,
+	// and the file itself is already safe, so a failure here is not an error.
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// openReader opens a Parquet file for Arrow reading. The caller closes the
+// returned file.Reader.
+func openReader(path string) (*file.Reader, *pqarrow.FileReader, error) {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Read types from the Parquet schema, not from the stored Arrow schema:
+	// arrow-go's IPC decoder trusts lengths in that blob and a corrupt one
+	// can make it allocate tens of gigabytes (found by FuzzReadGenerations).
+	// The Parquet logical types of dars files map to the same Arrow types,
+	// and checkSchema verifies them. The stored schema is for other readers.
+	for _, kv := range pf.MetaData().KeyValueMetadata() {
+		if kv.Key == arrowSchemaKey {
+			kv.Key = ignoredArrowSchemaKey
+		}
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: maxRowGroupRows}, memory.DefaultAllocator)
+	if err != nil {
+		_ = pf.Close()
+		return nil, nil, err
+	}
+	return pf, fr, nil
+}
+
+// readTable reads every row of a file of some kind. plan receives the file's
+// Arrow schema and returns the table to read it with (for labels and routes
+// the columns depend on the file); the file's columns must then match the
+// table's in order, name and type.
+func readTable[R any](path, kind string, plan func(*arrow.Schema) (*table[R], error)) (rows []R, err error) {
+	defer func() {
+		// arrow-go can panic on corrupt input; a bad file is an error, not a crash.
+		if p := recover(); p != nil {
+			rows, err = nil, fmt.Errorf("read %s %q: corrupt parquet file: %v", kind, path, p)
+		}
+	}()
+	rows, err = readRows(path, plan)
+	if err != nil {
+		return nil, fmt.Errorf("read %s %q: %w", kind, path, err)
+	}
+	return rows, nil
+}
+
+func readRows[R any](path string, plan func(*arrow.Schema) (*table[R], error)) ([]R, error) {
+	pf, fr, err := openReader(path)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	sc, err := fr.Schema()
+	if err != nil {
+		return nil, fmt.Errorf("read schema: %w", err)
+	}
+	t, err := plan(sc)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(sc, t.schema(nil)); err != nil {
+		return nil, err
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read rows: %w", err)
+	}
+	defer rr.Release()
+	n := pf.NumRows()
+	if n < 0 || n > 1<<40 {
+		return nil, fmt.Errorf("read rows: implausible row count %d", n)
+	}
+	rows := make([]R, 0, min(n, 1<<20))
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		readers := make([]func(int, *R), len(t.columns))
+		for i, c := range t.columns {
+			readers[i] = c.reader(rec.Column(i))
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			var r R
+			if t.newRow != nil {
+				r = t.newRow()
+			}
+			for _, rd := range readers {
+				rd(i, &r)
+			}
+			rows = append(rows, r)
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read rows: %w", err)
+	}
+	return rows, nil
+}
+
+// checkSchema reports whether got has exactly the columns of want, in order,
+// with the same names and Arrow types. Nullability is not compared: a reader
+// accepts nulls in any column.
+func checkSchema(got, want *arrow.Schema) error {
+	if got.NumFields() != want.NumFields() {
+		return fmt.Errorf("check schema: %d columns, want %d (%s)", got.NumFields(), want.NumFields(), fieldNames(want))
+	}
+	for i := 0; i < want.NumFields(); i++ {
+		g, w := got.Field(i), want.Field(i)
+		if g.Name != w.Name {
+			return fmt.Errorf("check schema: column %d is %q, want %q", i, g.Name, w.Name)
+		}
+		if !arrow.TypeEqual(g.Type, w.Type) {
+			return fmt.Errorf("check schema: column %q has type %s, want %s", g.Name, g.Type, w.Type)
+		}
+	}
+	return nil
+}
+
+func fieldNames(sc *arrow.Schema) string {
+	names := make([]string, sc.NumFields())
+	for i := range names {
+		names[i] = sc.Field(i).Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// ReadMeta returns the Parquet key-value metadata of the file at path: the
+// dars.* keys and any other key a writer stored, except the serialised Arrow
+// schema (ARROW:schema).
+func ReadMeta(path string) (md map[string]string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			md, err = nil, fmt.Errorf("read metadata %q: corrupt parquet file: %v", path, p)
+		}
+	}()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("read metadata %q: %w", path, err)
+	}
+	defer pf.Close()
+	kv := pf.MetaData().KeyValueMetadata()
+	md = make(map[string]string, kv.Len())
+	for _, e := range kv {
+		if e.Key == arrowSchemaKey {
+			continue
+		}
+		v := ""
+		if e.Value != nil {
+			v = *e.Value
+		}
+		md[e.Key] = v
+	}
+	return md, nil
+}
