@@ -250,7 +250,14 @@ func (a *app) runStages(ctx context.Context, stages stage) error {
 		return sampleErr
 	}
 	if m.Counts.GenerationErrors > 0 {
-		return &cliError{code: exitSampleError, err: fmt.Errorf("finished with %d failed samples (recorded with their errors in generations.parquet)", m.Counts.GenerationErrors)}
+		first := ""
+		for _, mm := range m.Models {
+			if mm.FirstError != "" {
+				first = mm.FirstError
+				break
+			}
+		}
+		return &cliError{code: exitSampleError, err: fmt.Errorf("finished with %d failed samples, recorded with their errors in generations.parquet; the first: %s", m.Counts.GenerationErrors, first)}
 	}
 	return nil
 }

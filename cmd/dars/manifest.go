@@ -49,6 +49,7 @@ type manifestModel struct {
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
 	CostUSD          float64 `json:"cost_usd"`
+	FirstError       string  `json:"first_error,omitempty"` // the first failed sample's error, in output order
 }
 
 type manifestTotals struct {
@@ -87,6 +88,9 @@ func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *samp
 		if g.Error != "" {
 			m.Counts.GenerationErrors++
 			mm.Errors++
+			if mm.FirstError == "" {
+				mm.FirstError = g.Error
+			}
 		}
 		mm.PromptTokens += g.PromptTokens
 		mm.CompletionTokens += g.CompletionTokens

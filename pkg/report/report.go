@@ -148,10 +148,13 @@ func WriteText(w io.Writer, s Summary) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d queries; single-shot labels pick a different best model %.1f%% of the time (mean flip rate); draw 0 agrees with the distribution on %.1f%% of queries\n",
-		s.Queries, 100*s.MeanFlipRate, 100*s.SingleShotSame)
+	var err error
+	if decided := s.Queries - s.Undecided; decided > 0 {
+		_, err = fmt.Fprintf(w, "\n%d queries; single-shot labels pick a different best model %.1f%% of the time (mean flip rate); draw 0 agrees with the distribution on %.1f%% of queries\n",
+			s.Queries, 100*s.MeanFlipRate, 100*s.SingleShotSame)
+	}
 	if err == nil && s.Undecided > 0 {
-		_, err = fmt.Fprintf(w, "%d queries have no scored observation for any model\n", s.Undecided)
+		_, err = fmt.Fprintf(w, "\n%d of %d queries have no scored observation for any model\n", s.Undecided, s.Queries)
 	}
 	return err
 }

@@ -38,7 +38,7 @@ func TestSummarize(t *testing.T) {
 	if err := WriteText(&out, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"pass@1", "best share", "40.0%", "1 queries have no scored observation"} {
+	for _, want := range []string{"pass@1", "best share", "40.0%", "1 of 2 queries have no scored observation"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
