@@ -5,21 +5,21 @@ package config
 
 // Config is one run file.
 type Config struct {
-	Run        string     `yaml:"run"`   // outputs go to <out>/<run>/
-	Out        string     `yaml:"out"`   // output root, relative to the run file's directory
-	Seed       int64      `yaml:"seed"`  // run seed: every sample seed derives from it
-	Cache      string     `yaml:"cache"` // optional store shared by several runs
-	Dataset    Dataset    `yaml:"dataset"`
-	Prompt     Prompt     `yaml:"prompt"`
-	Paraphrase Paraphrase `yaml:"paraphrase"`
-	Sampling   Sampling   `yaml:"sampling"`
-	Models     []Model    `yaml:"models"`
-	Judges     []Judge    `yaml:"judges"`
-	Labels     Labels     `yaml:"labels"`
+	Run        string     `yaml:"run" json:"run"`     // outputs go to <out>/<run>/
+	Out        string     `yaml:"out" json:"out"`     // output root, relative to the run file's directory
+	Seed       int64      `yaml:"seed" json:"seed"`   // run seed: every sample seed derives from it
+	Cache      string     `yaml:"cache" json:"cache"` // optional store shared by several runs
+	Dataset    Dataset    `yaml:"dataset" json:"dataset"`
+	Prompt     Prompt     `yaml:"prompt" json:"prompt"`
+	Paraphrase Paraphrase `yaml:"paraphrase" json:"paraphrase"`
+	Sampling   Sampling   `yaml:"sampling" json:"sampling"`
+	Models     []Model    `yaml:"models" json:"models"`
+	Judges     []Judge    `yaml:"judges" json:"judges"`
+	Labels     Labels     `yaml:"labels" json:"labels"`
 
 	// Path is the file the config was read from ("" when built in code);
 	// relative paths in the config resolve against its directory.
-	Path string `yaml:"-"`
+	Path string `yaml:"-" json:"-"`
 
 	// expansions records the string fields Load filled by ${VAR} expansion,
 	// so Redacted can hide their values; never written after Load.
@@ -28,91 +28,91 @@ type Config struct {
 
 // Dataset says where the queries are and how to read them.
 type Dataset struct {
-	Path   string `yaml:"path"`   // relative to the run file's directory
-	Format string `yaml:"format"` // jsonl | csv | parquet; "" = from the extension
-	Preset string `yaml:"preset"` // gsm8k | mmlu | arc | triviaqa | plain; "" = plain with Fields
-	Fields Fields `yaml:"fields"`
-	Limit  int    `yaml:"limit"` // first N queries; 0 = all
+	Path   string `yaml:"path" json:"path"`     // relative to the run file's directory
+	Format string `yaml:"format" json:"format"` // jsonl | csv | parquet; "" = from the extension
+	Preset string `yaml:"preset" json:"preset"` // gsm8k | mmlu | arc | triviaqa | plain; "" = plain with Fields
+	Fields Fields `yaml:"fields" json:"fields"`
+	Limit  int    `yaml:"limit" json:"limit"` // first N queries; 0 = all
 }
 
 // Fields maps data set columns to query parts. Dotted names reach into
 // nested objects (question.stem).
 type Fields struct {
-	ID       string `yaml:"id"`
-	Question string `yaml:"question"`
-	Answer   string `yaml:"answer"`
-	Choices  string `yaml:"choices"`
-	Context  string `yaml:"context"`
-	Task     string `yaml:"task"`
-	Variants string `yaml:"variants"`
+	ID       string `yaml:"id" json:"id"`
+	Question string `yaml:"question" json:"question"`
+	Answer   string `yaml:"answer" json:"answer"`
+	Choices  string `yaml:"choices" json:"choices"`
+	Context  string `yaml:"context" json:"context"`
+	Task     string `yaml:"task" json:"task"`
+	Variants string `yaml:"variants" json:"variants"`
 }
 
 // Prompt renders a variant into chat messages.
 type Prompt struct {
-	System   string `yaml:"system"`
-	Template string `yaml:"template"` // text/template over .Question .Choices .Context .Task .ID
+	System   string `yaml:"system" json:"system"`
+	Template string `yaml:"template" json:"template"` // text/template over .Question .Choices .Context .Task .ID
 }
 
 // Paraphrase configures the input side: rewrites written by a model.
 type Paraphrase struct {
-	Count           int     `yaml:"count"` // rewrites per query; 0 = none (given variants are still used)
-	Model           string  `yaml:"model"` // a models[] name
-	Temperature     float64 `yaml:"temperature"`
-	IncludeOriginal bool    `yaml:"include_original"`
+	Count           int     `yaml:"count" json:"count"` // rewrites per query; 0 = none (given variants are still used)
+	Model           string  `yaml:"model" json:"model"` // a models[] name
+	Temperature     float64 `yaml:"temperature" json:"temperature"`
+	IncludeOriginal bool    `yaml:"include_original" json:"include_original"`
 }
 
 // Sampling configures the output side.
 type Sampling struct {
-	Samples     int     `yaml:"samples"` // N per (query, variant, model)
-	Temperature float64 `yaml:"temperature"`
-	TopP        float64 `yaml:"top_p"`
-	MaxTokens   int     `yaml:"max_tokens"`
+	Samples     int     `yaml:"samples" json:"samples"` // N per (query, variant, model)
+	Temperature float64 `yaml:"temperature" json:"temperature"`
+	TopP        float64 `yaml:"top_p" json:"top_p"`
+	MaxTokens   int     `yaml:"max_tokens" json:"max_tokens"`
 }
 
 // Model is one candidate (or helper) model.
 type Model struct {
-	Name        string  `yaml:"name"`     // the model's name in outputs
-	Provider    string  `yaml:"provider"` // openai | sim
-	BaseURL     string  `yaml:"base_url"`
-	Model       string  `yaml:"model"`       // the provider's model id
-	APIKeyEnv   string  `yaml:"api_key_env"` // environment variable holding the key
-	Concurrency int     `yaml:"concurrency"` // requests in flight
-	N           string  `yaml:"n"`           // auto | off | a cap, e.g. "8"
-	RPM         int     `yaml:"rpm"`
-	TPM         int     `yaml:"tpm"`
-	Timeout     string  `yaml:"timeout"` // per request, a Go duration, e.g. "120s"
-	MaxAttempts int     `yaml:"max_attempts"`
-	Price       Price   `yaml:"price"`
-	Skill       float64 `yaml:"skill"`     // sim only: higher answers more correctly
-	Candidate   *bool   `yaml:"candidate"` // false: a helper (rewriter, judge), not sampled; nil = true
+	Name        string  `yaml:"name" json:"name"`         // the model's name in outputs
+	Provider    string  `yaml:"provider" json:"provider"` // openai | sim
+	BaseURL     string  `yaml:"base_url" json:"base_url"`
+	Model       string  `yaml:"model" json:"model"`             // the provider's model id
+	APIKeyEnv   string  `yaml:"api_key_env" json:"api_key_env"` // environment variable holding the key
+	Concurrency int     `yaml:"concurrency" json:"concurrency"` // requests in flight
+	N           string  `yaml:"n" json:"n"`                     // auto | off | a cap, e.g. "8"
+	RPM         int     `yaml:"rpm" json:"rpm"`
+	TPM         int     `yaml:"tpm" json:"tpm"`
+	Timeout     string  `yaml:"timeout" json:"timeout"` // per request, a Go duration, e.g. "120s"
+	MaxAttempts int     `yaml:"max_attempts" json:"max_attempts"`
+	Price       Price   `yaml:"price" json:"price"`
+	Skill       float64 `yaml:"skill" json:"skill"`         // sim only: higher answers more correctly
+	Candidate   *bool   `yaml:"candidate" json:"candidate"` // false: a helper (rewriter, judge), not sampled; nil = true
 }
 
 // Price is a model's price per million tokens, in USD.
 type Price struct {
-	InputPerMTok  float64 `yaml:"input_per_mtok"`
-	OutputPerMTok float64 `yaml:"output_per_mtok"`
+	InputPerMTok  float64 `yaml:"input_per_mtok" json:"input_per_mtok"`
+	OutputPerMTok float64 `yaml:"output_per_mtok" json:"output_per_mtok"`
 }
 
 // Judge configures one judge.
 type Judge struct {
-	Name          string  `yaml:"name"`
-	Type          string  `yaml:"type"` // exact | contains | regex | numeric | choice | math
-	Primary       bool    `yaml:"primary"`
-	Pattern       string  `yaml:"pattern"`        // regex: must match; math/numeric: extraction pattern
-	Tolerance     float64 `yaml:"tolerance"`      // numeric: absolute tolerance
-	Letters       string  `yaml:"letters"`        // choice: the option letters, default "ABCD"
-	CaseSensitive bool    `yaml:"case_sensitive"` // exact, contains
+	Name          string  `yaml:"name" json:"name"`
+	Type          string  `yaml:"type" json:"type"` // exact | contains | regex | numeric | choice | math
+	Primary       bool    `yaml:"primary" json:"primary"`
+	Pattern       string  `yaml:"pattern" json:"pattern"`               // regex: must match; math/numeric: extraction pattern
+	Tolerance     float64 `yaml:"tolerance" json:"tolerance"`           // numeric: absolute tolerance
+	Letters       string  `yaml:"letters" json:"letters"`               // choice: the option letters, default "ABCD"
+	CaseSensitive bool    `yaml:"case_sensitive" json:"case_sensitive"` // exact, contains
 }
 
 // Labels configures the statistics.
 type Labels struct {
-	Lambda          float64 `yaml:"lambda"` // cost weight in the utility
-	Beta            float64 `yaml:"beta"`   // spread weight in the utility
-	Prior           string  `yaml:"prior"`  // jeffreys | uniform
-	PassAtK         []int   `yaml:"pass_at_k"`
-	SingleShotDraws int     `yaml:"single_shot_draws"`
-	PBestDraws      int     `yaml:"p_best_draws"` // Monte Carlo draws from the posteriors for p_best
-	CILevel         float64 `yaml:"ci_level"`     // 0.95
+	Lambda          float64 `yaml:"lambda" json:"lambda"` // cost weight in the utility
+	Beta            float64 `yaml:"beta" json:"beta"`     // spread weight in the utility
+	Prior           string  `yaml:"prior" json:"prior"`   // jeffreys | uniform
+	PassAtK         []int   `yaml:"pass_at_k" json:"pass_at_k"`
+	SingleShotDraws int     `yaml:"single_shot_draws" json:"single_shot_draws"`
+	PBestDraws      int     `yaml:"p_best_draws" json:"p_best_draws"` // Monte Carlo draws from the posteriors for p_best
+	CILevel         float64 `yaml:"ci_level" json:"ci_level"`         // 0.95
 }
 
 // DefaultConfig returns the values a run file starts from.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/dataset"
@@ -249,12 +250,13 @@ type result struct {
 func runModel(ctx context.Context, mi int, p modelPlan, opts Options, results chan<- result) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, p.model.Config.EffectiveConcurrency()))
+	lim := newLimits(p.model.Config)
 	for i := range p.requests {
 		if gctx.Err() != nil {
 			break
 		}
 		r := &p.requests[i]
-		g.Go(func() error { return send(gctx, mi, p.model, r, opts, results) })
+		g.Go(func() error { return send(gctx, mi, p.model, lim, r, opts, results) })
 	}
 	err := g.Wait()
 	var pe *provider.Error
@@ -267,7 +269,7 @@ func runModel(ctx context.Context, mi int, p modelPlan, opts Options, results ch
 // send makes one request, retrying retryable failures and re-asking for
 // samples an endpoint left out, and hands every finished sample to the
 // writer. Only a fatal endpoint error is returned.
-func send(ctx context.Context, mi int, m Model, r *request, opts Options, results chan<- result) error {
+func send(ctx context.Context, mi int, m Model, lim limits, r *request, opts Options, results chan<- result) error {
 	s := opts.Sampling
 	maxAttempts := m.Config.MaxAttempts
 	if maxAttempts <= 0 {
@@ -287,6 +289,9 @@ func send(ctx context.Context, mi int, m Model, r *request, opts Options, result
 			N: len(indices), Seeds: seeds,
 			Meta: provider.Meta{QueryID: r.work.Query.ID, VariantID: r.work.Variant.VariantID,
 				Gold: r.work.Query.Answer, Choices: r.work.Query.Choices},
+		}
+		if err := lim.wait(ctx, req); err != nil {
+			return nil // cancelled while waiting for the rate limits
 		}
 		resp, err := m.Provider.Generate(ctx, req)
 		if err != nil {
@@ -423,4 +428,43 @@ func PlanKeys(work []Work, opts Options) (map[string]struct{}, error) {
 		}
 	}
 	return keys, nil
+}
+
+// limits are one model's requests/min and tokens/min budgets; a zero limit
+// is no limit.
+type limits struct {
+	rpm, tpm *rate.Limiter
+}
+
+func newLimits(m config.Model) limits {
+	var l limits
+	if m.RPM > 0 {
+		l.rpm = rate.NewLimiter(rate.Limit(float64(m.RPM)/60), max(1, m.RPM/60))
+	}
+	if m.TPM > 0 {
+		l.tpm = rate.NewLimiter(rate.Limit(float64(m.TPM)/60), max(1, m.TPM/6))
+	}
+	return l
+}
+
+// wait blocks until a request may go: one request, and its token estimate
+// (the prompt at four characters a token plus max_tokens per sample: an
+// upper bound, so the model's tokens/min are never exceeded).
+func (l limits) wait(ctx context.Context, req provider.Request) error {
+	if l.rpm != nil {
+		if err := l.rpm.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	if l.tpm != nil {
+		chars := 0
+		for _, m := range req.Messages {
+			chars += len(m.Content)
+		}
+		tokens := min(chars/4+1+req.N*req.MaxTokens, l.tpm.Burst())
+		if err := l.tpm.WaitN(ctx, tokens); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -285,3 +285,24 @@ func TestCommitErrorStopsThePass(t *testing.T) {
 		t.Fatalf("err = %v, want the commit error", err)
 	}
 }
+
+func TestLimits(t *testing.T) {
+	l := newLimits(config.Model{RPM: 120, TPM: 600})
+	if l.rpm.Limit() != 2 || l.rpm.Burst() != 2 || l.tpm.Limit() != 10 || l.tpm.Burst() != 100 {
+		t.Fatalf("rpm %v/%d tpm %v/%d", l.rpm.Limit(), l.rpm.Burst(), l.tpm.Limit(), l.tpm.Burst())
+	}
+	if none := newLimits(config.Model{}); none.rpm != nil || none.tpm != nil {
+		t.Fatal("zero rpm/tpm must mean no limit")
+	}
+	req := provider.Request{Messages: []provider.Message{{Content: "twelve chars"}}, N: 2, MaxTokens: 40}
+	if err := l.wait(context.Background(), req); err != nil { // 4 + 80 tokens of the 100 burst
+		t.Fatal(err)
+	}
+	// The next request needs 84 more tokens at 10/s: far past a short deadline,
+	// which rate.Limiter reports at once instead of sleeping.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := l.wait(ctx, req); err == nil {
+		t.Fatal("a request past the tokens/min budget must wait")
+	}
+}
