@@ -60,8 +60,11 @@ func (a *app) init(dir string, force bool) error {
 		}
 	}
 	if !a.g.quiet {
-		fmt.Fprintf(a.stderr, "wrote %s and %s\nnext: cd %s && dars run\n",
-			filepath.Join(dir, names[0]), filepath.Join(dir, names[1]), dir)
+		next := "dars run"
+		if filepath.Clean(dir) != "." {
+			next = "cd " + dir + " && dars run"
+		}
+		fmt.Fprintf(a.stderr, "wrote %s and %s\nnext: %s\n", filepath.Join(dir, names[0]), filepath.Join(dir, names[1]), next)
 	}
 	return nil
 }
@@ -169,6 +172,9 @@ func newReportCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if a.shard.active() {
+				return badInput(errors.New("report: --shard: a report covers the whole run"), "run `dars report` without --shard")
+			}
 			return a.report(cfg.RunDir())
 		},
 	}
@@ -189,6 +195,18 @@ const (
 // finish the run and exit 3.
 func (a *app) runStages(ctx context.Context, stages stage) error {
 	start := time.Now()
+	if a.shard.active() && stages == stageLabels {
+		return badInput(errors.New("labels: --shard: labels need every shard's samples (costs are normalised over the whole data set)"),
+			"run `dars labels` without --shard once every shard is done")
+	}
+	if a.shard.active() && stages&stageLabels != 0 {
+		stages &^= stageLabels | stageReport
+		defer func() {
+			if !a.g.quiet {
+				fmt.Fprintf(a.stderr, "shard %s done; when every shard is, run `dars labels` without --shard\n", a.shard)
+			}
+		}()
+	}
 	env, err := a.loadEnv()
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -37,6 +38,8 @@ type runEnv struct {
 	opts     sampler.Options
 	keys     map[string]struct{} // every generation key the current plan owes
 	timings  map[string]float64  // seconds per stage, for the manifest
+	shard    shard               // the part of the run this invocation does
+	parts    *parts              // what shards wrote (unsharded invocations only; nil when none)
 
 	// The plan's stored generations and scores, read once per invocation
 	// after the stage that changes them (nil until then).
@@ -60,6 +63,9 @@ func (env *runEnv) generations(ctx context.Context, st *store.Store) ([]record.G
 	if err != nil {
 		return nil, err
 	}
+	if env.parts != nil {
+		gens = mergeGenerations(gens, env.parts.gens)
+	}
 	env.gens = gens
 	return gens, nil
 }
@@ -79,6 +85,9 @@ func (env *runEnv) allScores(ctx context.Context, st *store.Store) ([]record.Sco
 	})
 	if err != nil {
 		return nil, err
+	}
+	if env.parts != nil {
+		scores = mergeScores(scores, env.parts.scores)
 	}
 	env.scores = scores
 	return scores, nil
@@ -123,7 +132,10 @@ func (a *app) loadEnv() (*runEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &runEnv{cfg: cfg, dir: cfg.RunDir(), timings: map[string]float64{}}
+	env := &runEnv{cfg: cfg, dir: cfg.RunDir(), timings: map[string]float64{}, shard: a.shard}
+	if env.shard.active() {
+		env.dir = filepath.Join(env.dir, env.shard.dir())
+	}
 	f := cfg.Dataset.Fields
 	qs, err := dataset.Load(cfg.Resolve(cfg.Dataset.Path), dataset.Options{
 		Format: cfg.Dataset.Format, Preset: cfg.Dataset.Preset, Limit: cfg.Dataset.Limit,
@@ -132,6 +144,10 @@ func (a *app) loadEnv() (*runEnv, error) {
 	})
 	if err != nil {
 		return nil, badInput(err, "")
+	}
+	all := qs
+	if env.shard.active() {
+		qs = slices.DeleteFunc(slices.Clone(qs), func(q dataset.Query) bool { return !env.shard.holds(q.ID) })
 	}
 	env.queries = qs
 	env.byID = make(map[string]*dataset.Query, len(qs))
@@ -142,7 +158,7 @@ func (a *app) loadEnv() (*runEnv, error) {
 	if err != nil {
 		return nil, badInput(err, "the template is Go text/template over .Question, .Choices, .Letters, .Context, .Task, .ID")
 	}
-	if _, err := prompt.Render(&qs[0], qs[0].Question); err != nil {
+	if _, err := prompt.Render(&all[0], all[0].Question); err != nil {
 		return nil, badInput(err, "the template is Go text/template over .Question, .Choices, .Letters, .Context, .Task, .ID")
 	}
 	for _, m := range cfg.CandidateModels() {
@@ -167,6 +183,11 @@ func (a *app) loadEnv() (*runEnv, error) {
 	env.opts = sampler.Options{Seed: cfg.Seed, Sampling: cfg.Sampling, Prompt: prompt, Models: env.models}
 	if env.keys, err = sampler.PlanKeys(env.work, env.opts); err != nil {
 		return nil, badInput(err, "")
+	}
+	if !env.shard.active() {
+		if env.parts, err = env.loadParts(); err != nil {
+			return nil, err
+		}
 	}
 	return env, nil
 }
@@ -218,6 +239,11 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	if err != nil {
 		return sampler.Summary{}, err
 	}
+	if env.parts != nil {
+		for k := range env.parts.done {
+			done[k] = struct{}{}
+		}
+	}
 	opts := env.opts
 	opts.Done = done
 	opts.Commit = st.PutGenerations
@@ -243,6 +269,11 @@ func (a *app) judgeAll(ctx context.Context, env *runEnv, st *store.Store) error 
 		scored, err := st.ScoredKeys(ctx, je.cfg.Name, je.hash)
 		if err != nil {
 			return err
+		}
+		if env.parts != nil {
+			for k := range env.parts.scored[je.cfg.Name] {
+				scored[k] = struct{}{}
+			}
 		}
 		var todo []record.Generation
 		for _, g := range gens {
@@ -398,7 +429,12 @@ func (env *runEnv) exportScores(ctx context.Context, st *store.Store) error {
 	if err != nil {
 		return err
 	}
-	return parquetio.WriteScores(env.path("scores.parquet"), rows, env.meta())
+	meta := env.meta()
+	meta.Extra = map[string]string{}
+	for _, j := range env.judges {
+		meta.Extra[strings.TrimPrefix(judgeHashKey(j.cfg.Name), "dars.")] = j.hash
+	}
+	return parquetio.WriteScores(env.path("scores.parquet"), rows, meta)
 }
 
 func (env *runEnv) hasJudge(name string) bool {

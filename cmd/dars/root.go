@@ -19,6 +19,7 @@ type globals struct {
 	logLevel string
 	json     bool
 	quiet    bool
+	shard    string
 }
 
 // app is one invocation: its flags, its streams and its logger.
@@ -27,6 +28,7 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	shard  shard // parsed --shard
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -55,6 +57,7 @@ and writes per-(query, model) success-rate distributions as Parquet.`,
 	f.StringVar(&a.g.logLevel, "log-level", "info", "debug | info | warn | error")
 	f.BoolVar(&a.g.json, "json", false, "print a machine-readable summary on stdout")
 	f.BoolVar(&a.g.quiet, "quiet", false, "no progress and no summary on the terminal")
+	f.StringVar(&a.g.shard, "shard", "", "do part i of k of the queries (i/k; auto/k takes i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID)")
 	root.AddCommand(
 		newInitCmd(a), newValidateCmd(a), newSampleCmd(a), newJudgeCmd(a),
 		newLabelsCmd(a), newReportCmd(a), newRunCmd(a), newVersionCmd(a),
@@ -72,6 +75,11 @@ func (a *app) setup() error {
 		level = slog.LevelWarn
 	}
 	a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	sh, err := parseShard(a.g.shard, os.Getenv)
+	if err != nil {
+		return badInput(err, "")
+	}
+	a.shard = sh
 	if a.g.out != "" {
 		abs, err := filepath.Abs(a.g.out)
 		if err != nil {

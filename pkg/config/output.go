@@ -32,7 +32,8 @@ func (c *Config) RunDir() string {
 }
 
 // Hash returns the hex SHA-256 of a canonical encoding of the config (Path
-// excluded): fields in declaration order under their YAML names, floats in
+// and Out excluded: where a run is written does not change what it
+// computes, so the same run under another --out hashes the same): fields in declaration order under their YAML names, floats in
 // their shortest exact form. Equal configs hash equal across runs and
 // machines; any field change changes the hash. It hashes the expanded values,
 // so a run whose ${VAR} expands differently hashes differently; the hash is
@@ -41,7 +42,7 @@ func (c *Config) Hash() string {
 	h := sha256.New()
 	h.Write([]byte("dars-config-v1\n"))
 	cp := *c
-	cp.Path = ""
+	cp.Path, cp.Out = "", ""
 	writeCanonical(h, reflect.ValueOf(cp))
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -228,3 +228,11 @@ func TestPrimaryJudge(t *testing.T) {
 		})
 	}
 }
+
+func TestHashIgnoresWhereTheRunIsWritten(t *testing.T) {
+	a, b := DefaultConfig(), DefaultConfig()
+	b.Out, b.Path = "/elsewhere", "other/dars.yaml"
+	if a.Hash() != b.Hash() {
+		t.Fatal("out and the run file's path must not change the hash")
+	}
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/darslabs/dars/pkg/parquetio"
+	"github.com/darslabs/dars/pkg/record"
+)
+
+// shard is one part of a run split across processes or machines
+// (DESIGN §10): the queries whose stable hash falls in part index of count.
+// The zero shard is the whole run.
+type shard struct{ index, count int }
+
+func (s shard) active() bool { return s.count > 0 }
+
+// dir is the shard's own directory under the run directory.
+func (s shard) dir() string { return fmt.Sprintf("shard-%d-of-%d", s.index, s.count) }
+
+func (s shard) String() string { return fmt.Sprintf("%d/%d", s.index, s.count) }
+
+// holds reports whether the shard owns queryID. The hash ignores the run
+// seed, so a query stays in its shard whatever else changes.
+func (s shard) holds(queryID string) bool {
+	if !s.active() {
+		return true
+	}
+	sum := sha256.Sum256([]byte("dars-shard\x00" + queryID))
+	return binary.BigEndian.Uint64(sum[:8])%uint64(s.count) == uint64(s.index)
+}
+
+// shardIndexVars are the variables job runners set to a task's index.
+var shardIndexVars = []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"}
+
+// parseShard reads --shard i/k; i may be "auto" to take the index a job
+// runner sets (Kubernetes Indexed Jobs, Slurm arrays, counted from
+// SLURM_ARRAY_TASK_MIN when set).
+func parseShard(v string, getenv func(string) string) (shard, error) {
+	if v == "" {
+		return shard{}, nil
+	}
+	is, ks, ok := strings.Cut(v, "/")
+	k, err := strconv.Atoi(ks)
+	if !ok || err != nil || k < 1 {
+		return shard{}, fmt.Errorf("--shard %q: want i/k with k >= 1, e.g. 0/4 or auto/4", v)
+	}
+	if is == "auto" {
+		for _, name := range shardIndexVars {
+			if s := getenv(name); s != "" {
+				i, err := strconv.Atoi(s)
+				if err != nil {
+					return shard{}, fmt.Errorf("--shard auto: %s=%q is not an integer", name, s)
+				}
+				if name == "SLURM_ARRAY_TASK_ID" && getenv("SLURM_ARRAY_TASK_MIN") != "" {
+					lo, err := strconv.Atoi(getenv("SLURM_ARRAY_TASK_MIN"))
+					if err != nil {
+						return shard{}, fmt.Errorf("--shard auto: SLURM_ARRAY_TASK_MIN=%q is not an integer", getenv("SLURM_ARRAY_TASK_MIN"))
+					}
+					i -= lo
+				}
+				is = strconv.Itoa(i)
+				break
+			}
+		}
+		if is == "auto" {
+			return shard{}, fmt.Errorf("--shard auto/%d: none of %s is set", k, strings.Join(shardIndexVars, ", "))
+		}
+	}
+	i, err := strconv.Atoi(is)
+	if err != nil || i < 0 || i >= k {
+		return shard{}, fmt.Errorf("--shard %q: want an index i with 0 <= i < %d", v, k)
+	}
+	return shard{index: i, count: k}, nil
+}
+
+// parts is what the shards of a run have written: read-only extensions of
+// the run store for the unsharded commands that gather them.
+type parts struct {
+	gens   []record.Generation
+	scores []record.Score
+	done   map[string]struct{}            // part generations without error
+	scored map[string]map[string]struct{} // judge → generation keys with a current verdict
+}
+
+// loadParts reads every shard directory's generations.parquet and
+// scores.parquet under the run directory, keeping only the plan's
+// generations and verdicts of judges whose configuration is unchanged.
+func (env *runEnv) loadParts() (*parts, error) {
+	dirs, err := filepath.Glob(filepath.Join(env.dir, "shard-*-of-*"))
+	if err != nil || len(dirs) == 0 {
+		return nil, err
+	}
+	p := &parts{done: map[string]struct{}{}, scored: map[string]map[string]struct{}{}}
+	hashes := map[string]string{}
+	for _, j := range env.judges {
+		hashes[j.cfg.Name] = j.hash
+	}
+	for _, d := range dirs {
+		gens, err := parquetio.ReadGenerations(filepath.Join(d, "generations.parquet"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read shard part: %w", err)
+		}
+		for _, g := range gens {
+			if _, ok := env.keys[g.Key]; ok {
+				p.gens = append(p.gens, g)
+				if g.Error == "" {
+					p.done[g.Key] = struct{}{}
+				}
+			}
+		}
+		path := filepath.Join(d, "scores.parquet")
+		meta, err := parquetio.ReadMeta(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read shard part: %w", err)
+		}
+		scores, err := parquetio.ReadScores(path)
+		if err != nil {
+			return nil, fmt.Errorf("read shard part: %w", err)
+		}
+		for _, s := range scores {
+			h, ok := hashes[s.Judge]
+			if _, planned := env.keys[s.GenerationKey]; !planned || !ok || meta[judgeHashKey(s.Judge)] != h {
+				continue
+			}
+			p.scores = append(p.scores, s)
+			if p.scored[s.Judge] == nil {
+				p.scored[s.Judge] = map[string]struct{}{}
+			}
+			p.scored[s.Judge][s.GenerationKey] = struct{}{}
+		}
+	}
+	return p, nil
+}
+
+// judgeHashKey is the scores.parquet metadata key (after "dars.") that
+// records the configuration hash of a judge's verdicts.
+func judgeHashKey(judge string) string { return "dars.judge_hash." + judge }
+
+// mergeGenerations adds the parts' generations the store lacks and returns
+// them all in output order.
+func mergeGenerations(store, part []record.Generation) []record.Generation {
+	if len(part) == 0 {
+		return store
+	}
+	seen := make(map[string]struct{}, len(store))
+	for _, g := range store {
+		seen[g.Key] = struct{}{}
+	}
+	out := slices.Clone(store)
+	for _, g := range part {
+		if _, dup := seen[g.Key]; !dup {
+			seen[g.Key] = struct{}{}
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(a, b record.Generation) int {
+		return cmpRow(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, a.SampleIndex, b.SampleIndex, a.Key, b.Key)
+	})
+	return out
+}
+
+// mergeScores adds the parts' verdicts the store lacks (per generation and
+// judge) and returns them all in output order.
+func mergeScores(store, part []record.Score) []record.Score {
+	if len(part) == 0 {
+		return store
+	}
+	type id struct{ key, judge string }
+	seen := make(map[id]struct{}, len(store))
+	for _, s := range store {
+		seen[id{s.GenerationKey, s.Judge}] = struct{}{}
+	}
+	out := slices.Clone(store)
+	for _, s := range part {
+		if _, dup := seen[id{s.GenerationKey, s.Judge}]; !dup {
+			seen[id{s.GenerationKey, s.Judge}] = struct{}{}
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b record.Score) int {
+		if c := cmpRow(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, a.SampleIndex, b.SampleIndex, a.GenerationKey, b.GenerationKey); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Judge, b.Judge)
+	})
+	return out
+}
+
+// cmpRow orders rows as every output is sorted: query id (record.CompareQueryID),
+// variant, model, sample index, then key.
+func cmpRow(qa, qb string, va, vb int32, ma, mb string, sa, sb int32, ka, kb string) int {
+	if c := record.CompareQueryID(qa, qb); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(va, vb), cmp.Compare(ma, mb), cmp.Compare(sa, sb), cmp.Compare(ka, kb))
+}

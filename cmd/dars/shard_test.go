@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestParseShard(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	tests := []struct {
+		v    string
+		env  map[string]string
+		want shard
+		err  bool
+	}{
+		{"", nil, shard{}, false},
+		{"0/4", nil, shard{0, 4}, false},
+		{"3/4", nil, shard{3, 4}, false},
+		{"4/4", nil, shard{}, true},
+		{"-1/4", nil, shard{}, true},
+		{"1/0", nil, shard{}, true},
+		{"1", nil, shard{}, true},
+		{"auto/4", map[string]string{"JOB_COMPLETION_INDEX": "2"}, shard{2, 4}, false},
+		{"auto/4", map[string]string{"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "3"}, shard{2, 4}, false},
+		{"auto/4", map[string]string{"SLURM_ARRAY_TASK_ID": "x"}, shard{}, true},
+		{"auto/4", nil, shard{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.v, func(t *testing.T) {
+			got, err := parseShard(tt.v, env(tt.env))
+			if (err != nil) != tt.err || got != tt.want {
+				t.Fatalf("parseShard(%q) = %v, %v; want %v, error %v", tt.v, got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
+// TestShardsPartition: every query falls in exactly one shard, and the
+// shards are roughly even.
+func TestShardsPartition(t *testing.T) {
+	const k, n = 4, 4000
+	counts := make([]int, k)
+	for q := 0; q < n; q++ {
+		id := fmt.Sprint(q)
+		owners := 0
+		for i := 0; i < k; i++ {
+			if (shard{i, k}).holds(id) {
+				owners++
+				counts[i]++
+			}
+		}
+		if owners != 1 {
+			t.Fatalf("query %s is in %d shards", id, owners)
+		}
+	}
+	for i, c := range counts {
+		if c < n/k*8/10 || c > n/k*12/10 {
+			t.Errorf("shard %d holds %d of %d queries", i, c, n)
+		}
+	}
+}
