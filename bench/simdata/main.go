@@ -56,13 +56,11 @@ func write(dir string, queries, variants, models, samples int) error {
 			"question": fmt.Sprintf(phrasings[0], a, b),
 			"answer":   fmt.Sprint(a + b),
 		}
-		var vs []string
+		vs := []string{}
 		for v := 1; v < variants; v++ {
 			vs = append(vs, fmt.Sprintf(phrasings[v%len(phrasings)], a, b)+fmt.Sprintf(" (version %d)", v))
 		}
-		if len(vs) > 0 {
-			row["variants"] = vs
-		}
+		row["variants"] = vs
 		if err := enc.Encode(row); err != nil {
 			return err
 		}
