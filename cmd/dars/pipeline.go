@@ -204,11 +204,8 @@ func variantsOf(qs []dataset.Query, includeOriginal bool) []record.Variant {
 			vs = append(vs, record.Variant{QueryID: q.ID, VariantID: int32(i + 1), Source: record.SourceGiven, Text: t})
 		}
 	}
-	slices.SortStableFunc(vs, func(a, b record.Variant) int {
-		if c := record.CompareQueryID(a.QueryID, b.QueryID); c != 0 {
-			return c
-		}
-		return int(a.VariantID - b.VariantID)
+	slices.SortFunc(vs, func(a, b record.Variant) int {
+		return cmpRow(a.QueryID, b.QueryID, a.VariantID, b.VariantID, "", "", 0, 0, "", "")
 	})
 	return vs
 }
@@ -400,26 +397,10 @@ func (env *runEnv) exportSamples(ctx context.Context, st *store.Store) error {
 	if len(truth) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(truth, func(a, b record.Truth) int {
-		if c := record.CompareQueryID(a.QueryID, b.QueryID); c != 0 {
-			return c
-		}
-		if a.VariantID != b.VariantID {
-			return int(a.VariantID - b.VariantID)
-		}
-		return compareStrings(a.Model, b.Model)
+	slices.SortFunc(truth, func(a, b record.Truth) int {
+		return cmpRow(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, 0, 0, "", "")
 	})
 	return parquetio.WriteTruth(env.path("sim_truth.parquet"), truth, env.meta())
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // exportScores writes scores.parquet: every judge's verdicts on the plan.

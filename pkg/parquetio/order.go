@@ -1,6 +1,7 @@
 package parquetio
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -28,21 +29,11 @@ func compareSampleKeys(a, b sampleKey) int {
 	}
 	switch {
 	case a.variantID != b.variantID:
-		return cmpInt(a.variantID, b.variantID)
+		return cmp.Compare(a.variantID, b.variantID)
 	case a.model != b.model:
 		return strings.Compare(a.model, b.model)
 	}
-	return cmpInt(a.sampleIndex, b.sampleIndex)
-}
-
-func cmpInt(a, b int32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.sampleIndex, b.sampleIndex)
 }
 
 // checkSorted returns an error naming the first row whose key sorts before
