@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/darslabs/dars/pkg/sampler"
 	"github.com/darslabs/dars/pkg/store"
@@ -27,11 +28,58 @@ const (
 	exitInterrupted = 130 // stopped by Ctrl-C after committing what had finished
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+// grace is how long requests in flight may finish after the first Ctrl-C.
+const grace = 30 * time.Second
+
+func main() { os.Exit(runMain()) }
+
+// runMain is main without the exit: Main under the signal handling.
+func runMain() int {
+	ctx, inFlight, stop := stopOnSignals(os.Stderr)
+	defer stop()
+	return Main(withInFlight(ctx, inFlight), os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// stopOnSignals returns ctx, cancelled by the first SIGINT or SIGTERM (stop
+// issuing work), and inFlight, cancelled by a second signal or when the
+// grace period after the first runs out (stop what is in flight). Either
+// way what finished is committed before dars exits.
+func stopOnSignals(stderr io.Writer) (ctx, inFlight context.Context, stop func()) {
+	ctx, stopIssuing := context.WithCancel(context.Background())
+	inFlight, abort := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sigs:
+		case <-inFlight.Done():
+			return
+		}
+		stopIssuing()
+		fmt.Fprintf(stderr, "dars: stopping: letting requests in flight finish for up to %s (Ctrl-C again to stop now)\n", grace)
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-sigs:
+		case <-t.C:
+		case <-inFlight.Done():
+		}
+		abort()
+	}()
+	return ctx, inFlight, func() { signal.Stop(sigs); stopIssuing(); abort() }
+}
+
+type inFlightKey struct{}
+
+// withInFlight attaches the context requests already sent run under.
+func withInFlight(ctx, inFlight context.Context) context.Context {
+	return context.WithValue(ctx, inFlightKey{}, inFlight)
+}
+
+// inFlightContext is the context attached by withInFlight, or nil.
+func inFlightContext(ctx context.Context) context.Context {
+	c, _ := ctx.Value(inFlightKey{}).(context.Context)
+	return c
 }
 
 // Main runs dars with args and returns the exit code. Errors are printed
@@ -44,6 +92,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	code := exitCode(err)
+	if code == exitInterrupted {
+		fmt.Fprintln(stderr, "dars: interrupted: every finished sample is stored; run the same command again to resume")
+		return code
+	}
 	if code == exitSampleError {
 		fmt.Fprintf(stderr, "dars: %v\n", err)
 		return code

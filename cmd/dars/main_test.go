@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -9,8 +8,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("DARS_TEST_RUN_MAIN") == "1" { // a child process of a signal or crash test
+		os.Exit(runMain())
+	}
 	testscript.Main(m, map[string]func(){
-		"dars": func() { os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+		"dars": func() { os.Exit(runMain()) },
 	})
 }
 

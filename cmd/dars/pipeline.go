@@ -243,6 +243,7 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	}
 	opts := env.opts
 	opts.Done = done
+	opts.InFlight = inFlightContext(ctx)
 	opts.Commit = st.PutGenerations
 	pr := a.newProgress()
 	opts.Progress = pr.update

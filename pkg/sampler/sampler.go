@@ -56,6 +56,11 @@ type Options struct {
 	Now       func() time.Time
 	// Backoff is the first retry wait; it doubles per attempt, jittered. Default 500ms.
 	Backoff time.Duration
+	// InFlight, when set, is the context requests already sent run under.
+	// Cancelling Run's ctx stops new requests and retries; requests in
+	// flight finish (and are committed) until InFlight is cancelled too.
+	// Nil: requests stop with Run's ctx.
+	InFlight context.Context
 }
 
 // ModelProgress counts one model's samples.
@@ -251,12 +256,16 @@ func runModel(ctx context.Context, mi int, p modelPlan, opts Options, results ch
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, p.model.Config.EffectiveConcurrency()))
 	lim := newLimits(p.model.Config)
+	reqCtx := gctx
+	if opts.InFlight != nil {
+		reqCtx = opts.InFlight
+	}
 	for i := range p.requests {
 		if gctx.Err() != nil {
 			break
 		}
 		r := &p.requests[i]
-		g.Go(func() error { return send(gctx, mi, p.model, lim, r, opts, results) })
+		g.Go(func() error { return send(gctx, reqCtx, mi, p.model, lim, r, opts, results) })
 	}
 	err := g.Wait()
 	var pe *provider.Error
@@ -268,8 +277,9 @@ func runModel(ctx context.Context, mi int, p modelPlan, opts Options, results ch
 
 // send makes one request, retrying retryable failures and re-asking for
 // samples an endpoint left out, and hands every finished sample to the
-// writer. Only a fatal endpoint error is returned.
-func send(ctx context.Context, mi int, m Model, lim limits, r *request, opts Options, results chan<- result) error {
+// writer. No new attempt starts once ctx is done; the request itself runs
+// under reqCtx. Only a fatal endpoint error is returned.
+func send(ctx, reqCtx context.Context, mi int, m Model, lim limits, r *request, opts Options, results chan<- result) error {
 	s := opts.Sampling
 	maxAttempts := m.Config.MaxAttempts
 	if maxAttempts <= 0 {
@@ -293,10 +303,10 @@ func send(ctx context.Context, mi int, m Model, lim limits, r *request, opts Opt
 		if err := lim.wait(ctx, req); err != nil {
 			return nil // cancelled while waiting for the rate limits
 		}
-		resp, err := m.Provider.Generate(ctx, req)
+		resp, err := m.Provider.Generate(reqCtx, req)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+			if ctx.Err() != nil || reqCtx.Err() != nil {
+				return nil // stopping: what is missing stays missing
 			}
 			var pe *provider.Error
 			if !errors.As(err, &pe) {

@@ -306,3 +306,35 @@ func TestLimits(t *testing.T) {
 		t.Fatal("a request past the tokens/min budget must wait")
 	}
 }
+
+// TestStopLetsRequestsInFlightFinish: cancelling Run's context stops new
+// requests, but the ones already sent finish under InFlight and are
+// committed.
+func TestStopLetsRequestsInFlightFinish(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	arrived, release := make(chan struct{}, 10), make(chan struct{})
+	f := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) {
+		arrived <- struct{}{}
+		<-release
+		return answer(r), nil
+	}}
+	st := &memStore{}
+	opts := testOptions(t, st, fakeModel("a", "off", 2, f))
+	opts.InFlight = context.Background()
+	done := make(chan error)
+	go func() {
+		_, err := Run(ctx, testWork(10, 1), opts)
+		done <- err
+	}()
+	<-arrived
+	<-arrived
+	stop()
+	close(release)
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if f.calls != 2 || len(st.rows) != 2 {
+		t.Fatalf("%d requests, %d samples stored; want the 2 in flight, committed", f.calls, len(st.rows))
+	}
+}
