@@ -51,8 +51,7 @@ type Options struct {
 	// Progress, when set, is called from the writer after every commit.
 	Progress func(Progress)
 
-	BatchSize int           // samples per commit; default 512
-	Flush     time.Duration // longest a finished sample waits for its commit; default 500ms
+	BatchSize int // most samples per commit; default 512
 	Now       func() time.Time
 	// Backoff is the first retry wait; it doubles per attempt, jittered. Default 500ms.
 	Backoff time.Duration
@@ -129,7 +128,7 @@ func Run(ctx context.Context, work []Work, opts Options) (Summary, error) {
 		mp.Stored = mp.Total - owed
 	}
 
-	results := make(chan result, 256)
+	results := make(chan result) // unbuffered: a sample is either committed or still with its worker, in flight
 	var g sync.WaitGroup
 	for i, p := range plans {
 		g.Add(1)
@@ -165,9 +164,6 @@ func Run(ctx context.Context, work []Work, opts Options) (Summary, error) {
 func (o *Options) defaults() {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
-	}
-	if o.Flush <= 0 {
-		o.Flush = 500 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -97,7 +97,7 @@ func testOptions(t *testing.T, st *memStore, models ...Model) Options {
 	}
 	return Options{
 		Seed: 42, Sampling: config.Sampling{Samples: 5, Temperature: 0.7, TopP: 0.95, MaxTokens: 64},
-		Prompt: p, Models: models, Commit: st.commit, Backoff: time.Millisecond, Flush: time.Hour,
+		Prompt: p, Models: models, Commit: st.commit, Backoff: time.Millisecond,
 	}
 }
 

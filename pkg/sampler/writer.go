@@ -18,44 +18,57 @@ type writer struct {
 	err      error           // the first commit error; later batches are dropped
 }
 
-// loop reads results until the channel closes. It always drains the channel,
-// so no worker can block on a send; a commit error cancels nothing by itself
-// but makes every later batch fail fast and is returned by Run.
+// loop reads results until the channel closes, committing in groups: it
+// takes every result already waiting (up to BatchSize samples) and commits
+// them at once, so a quiet run commits each response as it lands and a busy
+// one commits large batches. What a kill -9 can lose is only what sits in
+// the channel and the group being committed. It always drains the channel,
+// so no worker can block on a send; after a commit error later groups are
+// dropped and Run returns the error.
 func (w *writer) loop(ctx context.Context, results <-chan result) {
 	commitCtx := context.WithoutCancel(ctx) // what finished is stored even after Ctrl-C
 	w.counts = make([]ModelProgress, len(w.progress.Models))
-	tick := time.NewTicker(w.opts.Flush)
-	defer tick.Stop()
 	for {
-		select {
-		case r, ok := <-results:
-			if !ok {
-				w.commit(commitCtx)
-				return
-			}
-			if r.failed != "" {
-				w.progress.Models[r.model].Failed = r.failed
-				continue
-			}
-			w.pending = append(w.pending, r.rows...)
-			c := &w.counts[r.model]
-			c.Requests += r.requests
-			c.Retries += r.retries
-			for _, g := range r.rows {
-				c.Done++
-				if g.Error != "" {
-					c.Errors++
-				}
-				c.PromptTokens += g.PromptTokens
-				c.CompletionTokens += g.CompletionTokens
-				c.CostUSD += g.CostUSD
-			}
-			if len(w.pending) >= w.opts.BatchSize {
-				w.commit(commitCtx)
-			}
-		case <-tick.C:
-			w.commit(commitCtx)
+		r, ok := <-results
+		if !ok {
+			return
 		}
+		w.add(r)
+	group:
+		for len(w.pending) < w.opts.BatchSize {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					w.commit(commitCtx)
+					return
+				}
+				w.add(r)
+			default:
+				break group
+			}
+		}
+		w.commit(commitCtx)
+	}
+}
+
+// add takes one worker's result into the pending group.
+func (w *writer) add(r result) {
+	if r.failed != "" {
+		w.progress.Models[r.model].Failed = r.failed
+		return
+	}
+	w.pending = append(w.pending, r.rows...)
+	c := &w.counts[r.model]
+	c.Requests += r.requests
+	c.Retries += r.retries
+	for _, g := range r.rows {
+		c.Done++
+		if g.Error != "" {
+			c.Errors++
+		}
+		c.PromptTokens += g.PromptTokens
+		c.CompletionTokens += g.CompletionTokens
+		c.CostUSD += g.CostUSD
 	}
 }
 
