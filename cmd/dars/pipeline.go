@@ -133,6 +133,9 @@ func (a *app) loadEnv() (*runEnv, error) {
 		return nil, err
 	}
 	env := &runEnv{cfg: cfg, dir: cfg.RunDir(), timings: map[string]float64{}, shard: a.shard}
+	if cfg.Cache != "" && filepath.Clean(cfg.Resolve(cfg.Cache)) == filepath.Clean(env.dir) {
+		return nil, badInput(fmt.Errorf("cache: %q is the run's own directory", cfg.Cache), "point cache at a directory of its own, shared by the runs")
+	}
 	if env.shard.active() {
 		env.dir = filepath.Join(env.dir, env.shard.dir())
 	}
@@ -232,6 +235,13 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	if err := st.PutVariants(ctx, env.variants); err != nil {
 		return sampler.Summary{}, err
 	}
+	var copied map[string]struct{}
+	if env.cfg.Cache != "" {
+		var err error
+		if copied, err = a.fromCache(ctx, env, st); err != nil {
+			return sampler.Summary{}, err
+		}
+	}
 	done, err := st.DoneKeys(ctx)
 	if err != nil {
 		return sampler.Summary{}, err
@@ -250,6 +260,12 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	sum, err := sampler.Run(ctx, env.work, opts)
 	pr.finish(sum)
 	env.gens = nil
+	if env.cfg.Cache != "" {
+		// What finished is worth sharing even when the pass stopped early.
+		if cerr := a.toCache(context.WithoutCancel(ctx), env, st, copied); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	return sum, err
 }
 

@@ -69,9 +69,6 @@ func (c *Config) validate(lookup envLookup) error {
 
 	c.validateModels(v, lookup)
 
-	if c.Cache != "" {
-		v.add("cache", "a store shared across runs is not supported yet; remove the key (each run keeps its own store in <out>/<run>/dars.db)")
-	}
 	if c.Paraphrase.Count > 0 {
 		v.add("paraphrase.count", "%d, but rewriting by a model is not supported yet; give rewrites in the data set's variants field and set count to 0", c.Paraphrase.Count)
 	}

@@ -76,7 +76,6 @@ func TestValidate(t *testing.T) {
 		{"price out", func(c *Config) { c.Models[0].Price.OutputPerMTok = -0.5 }, "models[0].price.output_per_mtok: -0.5"},
 		{"paraphrase model unknown", func(c *Config) { c.Paraphrase.Model = "nobody" }, `paraphrase.model: no model named "nobody"`},
 		{"paraphrase not supported", func(c *Config) { c.Paraphrase.Count = 2 }, "paraphrase.count: 2, but rewriting by a model is not supported yet"},
-		{"cache not supported", func(c *Config) { c.Cache = "shared.db" }, "cache: a store shared across runs is not supported yet"},
 		{"paraphrase count", func(c *Config) { c.Paraphrase.Count = -1 }, "paraphrase.count: -1 is negative"},
 		{"paraphrase temperature", func(c *Config) { c.Paraphrase.Temperature = 3 }, "paraphrase.temperature: 3"},
 		{"no candidate", func(c *Config) {
