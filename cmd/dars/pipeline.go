@@ -76,9 +76,22 @@ func (env *runEnv) allScores(ctx context.Context, st *store.Store) ([]record.Sco
 	if env.scores != nil {
 		return env.scores, nil
 	}
+	// Only verdicts of each judge's current configuration count: a changed
+	// judge's old verdicts wait for `dars judge` to replace them.
+	current := make(map[string]map[string]struct{}, len(env.judges))
+	for _, j := range env.judges {
+		keys, err := st.ScoredKeys(ctx, j.cfg.Name, j.hash)
+		if err != nil {
+			return nil, err
+		}
+		current[j.cfg.Name] = keys
+	}
 	scores := make([]record.Score, 0, len(env.keys)*len(env.judges))
 	err := st.Scores(ctx, "", func(s record.Score) error {
-		if _, ok := env.keys[s.GenerationKey]; ok && env.hasJudge(s.Judge) {
+		if _, ok := env.keys[s.GenerationKey]; !ok {
+			return nil
+		}
+		if _, ok := current[s.Judge][s.GenerationKey]; ok {
 			scores = append(scores, s)
 		}
 		return nil
@@ -366,6 +379,14 @@ func (a *app) buildLabels(ctx context.Context, env *runEnv, st *store.Store) ([]
 		}
 		obs = append(obs, labels.Observation{QueryID: s.QueryID, VariantID: s.VariantID, Model: s.Model,
 			SampleIndex: s.SampleIndex, Status: s.Status, Score: s.Score, Passed: s.Passed, CostUSD: cost[s.GenerationKey]})
+	}
+	if missing := len(gens) - len(obs); missing > 0 {
+		return nil, nil, badInput(fmt.Errorf("labels: %d of %d stored generations have no verdict from judge %q as configured now", missing, len(gens), primary),
+			"run `dars judge` first (or `dars run`, which does every stage)")
+	}
+	if len(gens) < len(env.keys) && !env.shard.active() {
+		a.log.Warn("labels cover part of the plan: some samples were never taken", "stored", len(gens), "planned", len(env.keys),
+			"hint", "run `dars sample` (or `dars run`) to take the rest")
 	}
 	l := env.cfg.Labels
 	return labels.Build(obs, labels.Options{

@@ -99,6 +99,9 @@ func (env *runEnv) loadParts() (*parts, error) {
 	if err != nil || len(dirs) == 0 {
 		return nil, err
 	}
+	if err := completeShards(dirs); err != nil {
+		return nil, err
+	}
 	p := &parts{done: map[string]struct{}{}, scored: map[string]map[string]struct{}{}}
 	hashes := map[string]string{}
 	for _, j := range env.judges {
@@ -145,6 +148,38 @@ func (env *runEnv) loadParts() (*parts, error) {
 		}
 	}
 	return p, nil
+}
+
+// completeShards checks that the shard directories are every part of one
+// split, each with its generations: labels over a missing shard would be
+// labels of a smaller data set, with costs normalised over it.
+func completeShards(dirs []string) error {
+	count, have := 0, map[int]bool{}
+	for _, d := range dirs {
+		var i, k int
+		if n, _ := fmt.Sscanf(filepath.Base(d), "shard-%d-of-%d", &i, &k); n != 2 || k < 1 || i < 0 || i >= k {
+			return badInput(fmt.Errorf("shard parts: %s is not a shard directory (shard-i-of-k)", d), "move it out of the run directory")
+		}
+		if count != 0 && k != count {
+			return badInput(fmt.Errorf("shard parts: %s belongs to a split in %d, others to a split in %d", d, k, count),
+				"keep the parts of one split only")
+		}
+		count = k
+		if _, err := os.Stat(filepath.Join(d, "generations.parquet")); err == nil {
+			have[i] = true
+		}
+	}
+	var missing []string
+	for i := 0; i < count; i++ {
+		if !have[i] {
+			missing = append(missing, fmt.Sprintf("%d/%d", i, count))
+		}
+	}
+	if len(missing) > 0 {
+		return badInput(fmt.Errorf("shard parts: shard %s not done yet (no generations.parquet)", strings.Join(missing, ", ")),
+			"run `dars run --shard i/k` for each missing shard first")
+	}
+	return nil
 }
 
 // judgeHashKey is the scores.parquet metadata key (after "dars.") that

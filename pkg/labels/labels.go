@@ -253,8 +253,13 @@ func Build(obs []Observation, opts Options) ([]record.Label, []record.Route, err
 		first := len(scores)
 		for _, k := range sorted[start:end] {
 			o := k.obs
-			p.costSum += o.CostUSD
-			p.costCount++
+			if n := len(p.seen); n == 0 || p.seen[n-1] != o.VariantID {
+				p.seen = append(p.seen, o.VariantID)
+			}
+			if o.Status != record.StatusError {
+				p.costSum += o.CostUSD
+				p.costCount++
+			}
 			switch o.Status {
 			case record.StatusScored:
 				scores = append(scores, o.Score)

@@ -232,9 +232,11 @@ func TestBuildPair(t *testing.T) {
 				withStatus(ob("q", 0, "a", 2, 1, 0.5), unscored),
 				withStatus(ob("q", 2, "a", 0, 1, 0.5), failed)),
 			prior: PriorUniform,
-			want: record.Label{N: 4, NUnscored: 1, NError: 1, Successes: 3, Mean: 0.75, Std: 0.5, VariantMeans: []float64{0.5, 1},
+			// The failed observation is variant 2's only one: its mean is NaN,
+			// and a failed request is no price, so cost_mean leaves it out.
+			want: record.Label{N: 4, NUnscored: 1, NError: 1, Successes: 3, Mean: 0.75, Std: 0.5, VariantMeans: []float64{0.5, 1, nan},
 				VarWithin: 0.125, VarBetween: 0.0625, BetaAlpha: 4, BetaBeta: 2,
-				PassAtK: []float64{0.75, 1, nan}, CostMean: 2.0 / 6, CostNorm: 0, Utility: 0.65, PBest: 1, IsBest: true},
+				PassAtK: []float64{0.75, 1, nan}, CostMean: 1.5 / 5, CostNorm: 0, Utility: 0.65, PBest: 1, IsBest: true},
 		},
 		{
 			name:  "one observation",
@@ -263,8 +265,8 @@ func TestBuildPair(t *testing.T) {
 			name:  "only errors",
 			obs:   []Observation{withStatus(ob("q", 0, "a", 0, 1, 0.2), failed), withStatus(ob("q", 0, "a", 1, 1, 0.4), unscored)},
 			prior: PriorJeffreys,
-			want: record.Label{N: 0, NError: 1, NUnscored: 1, Mean: nan, Std: 0, VariantMeans: []float64{}, VarWithin: nan, VarBetween: nan,
-				BetaAlpha: 0.5, BetaBeta: 0.5, PassAtK: []float64{nan, nan, nan}, CostMean: 0.30000000000000004, Utility: nan},
+			want: record.Label{N: 0, NError: 1, NUnscored: 1, Mean: nan, Std: 0, VariantMeans: []float64{nan}, VarWithin: nan, VarBetween: nan,
+				BetaAlpha: 0.5, BetaBeta: 0.5, PassAtK: []float64{nan, nan, nan}, CostMean: 0.4, Utility: nan},
 		},
 	}
 	for _, tt := range tests {

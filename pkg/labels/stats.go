@@ -16,7 +16,8 @@ type pairStats struct {
 	successes int64
 	nUnscored int64
 	nError    int64
-	costSum   float64 // over all observations, any status
+	seen      []int32 // every variant id observed, any status, ascending
+	costSum   float64 // over the observations that are answers (scored or unscored): a failed request is not a price
 	costCount int64
 }
 
@@ -34,7 +35,9 @@ func (p *pairStats) compute(l *record.Label, a0, b0 float64, opts Options) {
 	l.Successes = p.successes
 
 	l.Mean, l.Std = meanStd(p.scores)
-	l.VariantMeans, l.VarWithin, l.VarBetween = varianceSplit(p.scores, p.variants)
+	means, within, between := varianceSplit(p.scores, p.variants)
+	l.VarWithin, l.VarBetween = within, between
+	l.VariantMeans = alignVariants(means, p.variants, p.seen)
 
 	l.BetaAlpha = float64(p.successes) + a0
 	l.BetaBeta = float64(int64(n)-p.successes) + b0
@@ -119,6 +122,30 @@ func varianceSplit(xs []float64, variants []int32) (means []float64, within, bet
 		start = end
 	}
 	return means, within, between
+}
+
+// alignVariants lays the per-variant means (of the distinct ids in scored,
+// ascending) out over every observed variant id, NaN where a variant has no
+// scored observation, so element i always belongs to seen[i].
+func alignVariants(means []float64, scored, seen []int32) []float64 {
+	out := make([]float64, len(seen))
+	j := 0
+	var prev int32 = -1
+	ids := make([]int32, 0, len(means))
+	for _, v := range scored {
+		if len(ids) == 0 || v != prev {
+			ids = append(ids, v)
+			prev = v
+		}
+	}
+	for i, v := range seen {
+		out[i] = math.NaN()
+		if j < len(ids) && ids[j] == v {
+			out[i] = means[j]
+			j++
+		}
+	}
+	return out
 }
 
 // betaInterval returns the equal-tailed interval holding level of the

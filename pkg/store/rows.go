@@ -89,12 +89,32 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 			return fmt.Errorf("prepare: %w", err)
 		}
 		defer stmt.Close()
+		// A good row that replaces a failed one changes what its verdicts
+		// are about: drop the error verdicts of the failed attempt, so the
+		// judges score the new output. (A good row that is kept changes
+		// nothing: its verdicts were never error verdicts of a failure.)
+		clear, err := tx.PrepareContext(ctx, `DELETE FROM scores
+			WHERE qkind = ? AND qnum = ? AND query_id = ? AND variant_id = ? AND model = ?
+				AND sample_index = ? AND generation_key = ? AND status = 'error'
+				AND EXISTS (SELECT 1 FROM generations g WHERE g.qkind = ? AND g.qnum = ? AND g.query_id = ?
+					AND g.variant_id = ? AND g.model = ? AND g.sample_index = ? AND g.generation_key = ? AND g.error <> '')`)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		defer clear.Close()
 		for i := range rows {
 			g := &rows[i]
 			if g.Key == "" {
 				return fmt.Errorf("row %d: empty generation key", i)
 			}
 			kind, num := queryOrder(g.QueryID)
+			if g.Error == "" {
+				_, err := clear.ExecContext(ctx, kind, num, g.QueryID, g.VariantID, g.Model, g.SampleIndex, g.Key,
+					kind, num, g.QueryID, g.VariantID, g.Model, g.SampleIndex, g.Key)
+				if err != nil {
+					return fmt.Errorf("generation %q: clear stale verdicts: %w", g.Key, err)
+				}
+			}
 			_, err := stmt.ExecContext(ctx,
 				g.Key, g.QueryID, g.VariantID, g.Model, g.SampleIndex, g.Seed,
 				nullFloat(g.Temperature), nullFloat(g.TopP), g.MaxTokens,

@@ -722,3 +722,39 @@ func BenchmarkPutGenerations(b *testing.B) {
 	}
 	b.ReportMetric(float64(total), "rows/op")
 }
+
+// TestReplacingAFailedGenerationClearsItsErrorVerdicts: once a failed
+// sample is paid for again, the judges must score the new output, not keep
+// the verdict on the failure.
+func TestReplacingAFailedGenerationClearsItsErrorVerdicts(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, t.TempDir())
+	failed := record.Generation{Key: "k1", QueryID: "1", Model: "m", Error: "connection refused", CreatedAt: time.UnixMilli(1).UTC()}
+	good := record.Generation{Key: "k2", QueryID: "2", Model: "m", OutputText: "4", CreatedAt: time.UnixMilli(1).UTC()}
+	if err := s.PutGenerations(ctx, []record.Generation{failed, good}); err != nil {
+		t.Fatal(err)
+	}
+	verdicts := []record.Score{
+		{GenerationKey: "k1", QueryID: "1", Model: "m", Judge: "j", Status: record.StatusError, Detail: "generation failed"},
+		{GenerationKey: "k2", QueryID: "2", Model: "m", Judge: "j", Status: record.StatusError, Detail: "judge crashed"},
+	}
+	if err := s.PutScores(ctx, verdicts, "h"); err != nil {
+		t.Fatal(err)
+	}
+	retried, again := failed, good
+	retried.Error, retried.OutputText = "", "2"
+	again.OutputText = "changed"
+	if err := s.PutGenerations(ctx, []record.Generation{retried, again}); err != nil {
+		t.Fatal(err)
+	}
+	scored, err := s.ScoredKeys(ctx, "j", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := scored["k1"]; ok {
+		t.Error("the verdict on the failed attempt survived its replacement")
+	}
+	if _, ok := scored["k2"]; !ok {
+		t.Error("a kept generation lost its verdict")
+	}
+}
