@@ -52,11 +52,11 @@ func wait(ctx context.Context, d time.Duration) bool {
 
 // fromCache copies into the run store every generation of the plan that the
 // run lacks and the cache holds (an identical generation key is the same
-// request), and returns the keys it copied.
-func (a *app) fromCache(ctx context.Context, env *runEnv, st *store.Store) (map[string]struct{}, error) {
+// request).
+func (a *app) fromCache(ctx context.Context, env *runEnv, st *store.Store) error {
 	done, err := st.DoneKeys(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	want := make(map[string]struct{})
 	for k := range env.keys {
@@ -66,11 +66,11 @@ func (a *app) fromCache(ctx context.Context, env *runEnv, st *store.Store) (map[
 	}
 	copied := make(map[string]struct{})
 	if len(want) == 0 {
-		return copied, nil
+		return nil
 	}
 	cache, err := a.openCache(ctx, env.cfg.Resolve(env.cfg.Cache))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var rows []record.Generation
 	err = cache.Generations(ctx, func(g record.Generation) error {
@@ -84,31 +84,32 @@ func (a *app) fromCache(ctx context.Context, env *runEnv, st *store.Store) (map[
 		err = cerr
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for len(rows) > 0 {
 		n := min(len(rows), 2000)
 		if err := st.PutGenerations(ctx, rows[:n]); err != nil {
-			return nil, err
+			return err
 		}
 		rows = rows[n:]
 	}
 	if len(copied) > 0 {
 		a.log.Info("answered from the cache", "samples", len(copied))
 	}
-	return copied, nil
+	return nil
 }
 
-// toCache adds the run's finished generations that did not come from the
-// cache to it, so later runs are answered from it.
-func (a *app) toCache(ctx context.Context, env *runEnv, st *store.Store, copied map[string]struct{}) error {
+// toCache adds the generations this pass made (those not in before, the
+// store's keys when it started, cache copies included) to the cache, so
+// later runs are answered from it.
+func (a *app) toCache(ctx context.Context, env *runEnv, st *store.Store, before map[string]struct{}) error {
 	gens, err := env.generations(ctx, st)
 	if err != nil {
 		return err
 	}
 	var rows []record.Generation
 	for _, g := range gens {
-		if _, ok := copied[g.Key]; !ok && g.Error == "" {
+		if _, ok := before[g.Key]; !ok && g.Error == "" {
 			rows = append(rows, g)
 		}
 	}

@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the CLI scripts in testdata/script: init, run, re-run,
-// bad inputs. Each script states the exit code it expects with `exitcode`.
+// bad inputs, shards, judge changes. Exact exit codes are TestExitCodes'.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",

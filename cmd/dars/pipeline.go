@@ -248,10 +248,8 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	if err := st.PutVariants(ctx, env.variants); err != nil {
 		return sampler.Summary{}, err
 	}
-	var copied map[string]struct{}
 	if env.cfg.Cache != "" {
-		var err error
-		if copied, err = a.fromCache(ctx, env, st); err != nil {
+		if err := a.fromCache(ctx, env, st); err != nil {
 			return sampler.Summary{}, err
 		}
 	}
@@ -274,8 +272,13 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	pr.finish(sum)
 	env.gens = nil
 	if env.cfg.Cache != "" {
-		// What finished is worth sharing even when the pass stopped early.
-		if cerr := a.toCache(context.WithoutCancel(ctx), env, st, copied); cerr != nil && err == nil {
+		// What finished is worth sharing even when the pass stopped early,
+		// but a second Ctrl-C (the in-flight context) cuts the wait short.
+		cctx := context.WithoutCancel(ctx)
+		if in := inFlightContext(ctx); in != nil {
+			cctx = in
+		}
+		if cerr := a.toCache(cctx, env, st, done); cerr != nil && err == nil {
 			err = cerr
 		}
 	}

@@ -69,8 +69,10 @@ func Summarize(ls []record.Label, ks []int, rs []record.Route, models []string) 
 			m.BestShare++
 		}
 		a.mean.add(l.Mean)
-		a.std.add(l.Std)
-		a.ci.add(l.CIHigh - l.CILow)
+		if l.N > 0 { // a pair with no observation has only the prior's interval
+			a.std.add(l.Std)
+			a.ci.add(l.CIHigh - l.CILow)
+		}
 		a.cost.add(l.CostMean)
 		a.pbest.add(l.PBest)
 		for k := range ks {
