@@ -50,6 +50,9 @@ type manifestModel struct {
 	CompletionTokens int64   `json:"completion_tokens"`
 	CostUSD          float64 `json:"cost_usd"`
 	FirstError       string  `json:"first_error,omitempty"` // the first failed sample's error, in output order
+	// Adjustments are the request parameters the endpoint refused and dars
+	// dropped or renamed for this model during this invocation.
+	Adjustments []string `json:"adjustments,omitempty"`
 }
 
 type manifestTotals struct {
@@ -72,6 +75,9 @@ func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *samp
 	byModel := map[string]*manifestModel{}
 	for _, mo := range env.models {
 		mm := manifestModel{Name: mo.Config.Name, Provider: mo.Config.Provider}
+		if a, ok := mo.Provider.(interface{ Adjustments() []string }); ok {
+			mm.Adjustments = a.Adjustments()
+		}
 		m.Models = append(m.Models, mm)
 	}
 	for i := range m.Models {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -182,6 +183,9 @@ func (a *app) loadEnv() (*runEnv, error) {
 		if err != nil {
 			return nil, badInput(err, "")
 		}
+		if l, ok := p.(interface{ SetLogger(*slog.Logger) }); ok {
+			l.SetLogger(a.log.With("model", m.Name))
+		}
 		env.models = append(env.models, sampler.Model{Config: m, Provider: p, Endpoint: provider.Identity(m)})
 	}
 	for i, jc := range cfg.Judges {
@@ -265,6 +269,7 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	opts := env.opts
 	opts.Done = done
 	opts.InFlight = inFlightContext(ctx)
+	opts.Log = a.log
 	opts.Commit = st.PutGenerations
 	pr := a.newProgress()
 	opts.Progress = pr.update

@@ -72,9 +72,10 @@ type Sampling struct {
 // Model is one candidate (or helper) model.
 type Model struct {
 	Name        string  `yaml:"name" json:"name"`         // the model's name in outputs
-	Provider    string  `yaml:"provider" json:"provider"` // openai | sim
+	Provider    string  `yaml:"provider" json:"provider"` // openai | azure | sim
 	BaseURL     string  `yaml:"base_url" json:"base_url"`
-	Model       string  `yaml:"model" json:"model"`             // the provider's model id
+	Model       string  `yaml:"model" json:"model"`             // the provider's model id (azure: the deployment name)
+	APIVersion  string  `yaml:"api_version" json:"api_version"` // azure only: the api-version query, "" = 2024-10-21
 	APIKeyEnv   string  `yaml:"api_key_env" json:"api_key_env"` // environment variable holding the key
 	Concurrency int     `yaml:"concurrency" json:"concurrency"` // requests in flight
 	N           string  `yaml:"n" json:"n"`                     // auto | off | a cap, e.g. "8"

@@ -9,6 +9,7 @@ import (
 // Provider names a Model may use.
 const (
 	ProviderOpenAI = "openai" // any OpenAI-compatible endpoint
+	ProviderAzure  = "azure"  // Azure OpenAI: a resource endpoint, a deployment, an API version
 	ProviderSim    = "sim"    // the embedded simulator
 )
 

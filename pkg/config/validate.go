@@ -19,14 +19,14 @@ var safeName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 var (
 	presets   = []string{"gsm8k", "mmlu", "arc", "triviaqa", "plain", ""}
 	formats   = []string{"jsonl", "csv", "parquet", ""}
-	providers = []string{ProviderOpenAI, ProviderSim}
+	providers = []string{ProviderOpenAI, ProviderAzure, ProviderSim}
 	priors    = []string{"jeffreys", "uniform"}
 )
 
 // Validate checks the whole config and returns every problem joined with
 // errors.Join (nil when there is none); each is an *Error whose message
 // starts with the field path, e.g. `models[2].provider: unknown provider
-// "opena" (want openai or sim)`. List indices are 0-based. It reads the
+// "opena" (want openai, azure or sim)`. List indices are 0-based. It reads the
 // environment only to check that each api_key_env variable is set, and never
 // prints a variable's value. Judge types are not checked here: the judge
 // registry knows them.
@@ -133,20 +133,25 @@ func (c *Config) validateModels(v *validator, lookup envLookup) {
 		}
 
 		switch m.Provider {
-		case ProviderOpenAI:
-			if m.Model == "" {
+		case ProviderOpenAI, ProviderAzure:
+			if m.Model == "" && m.Provider == ProviderAzure {
+				v.add(f("model"), "empty; an azure model needs the deployment name")
+			} else if m.Model == "" {
 				v.add(f("model"), "empty; an openai model needs the endpoint's model id")
 			}
-			if m.BaseURL == "" {
+			if m.BaseURL == "" && m.Provider == ProviderAzure {
+				v.add(f("base_url"), "empty; an azure model needs the resource endpoint, e.g. https://NAME.openai.azure.com")
+			} else if m.BaseURL == "" {
 				v.add(f("base_url"), "empty; an openai model needs the endpoint URL, e.g. http://localhost:8000/v1")
 			} else if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				v.add(f("base_url"), "%q is not an http(s) URL", m.BaseURL)
 			}
 		case ProviderSim:
 		case "":
-			v.add(f("provider"), "empty (want openai or sim)")
+			v.add(f("provider"), "empty (want openai, azure or sim)")
 		default:
-			v.add(f("provider"), "unknown provider %q (want %s)", m.Provider, strings.Join(providers, " or "))
+			v.add(f("provider"), "unknown provider %q (want %s or %s)", m.Provider,
+				strings.Join(providers[:len(providers)-1], ", "), providers[len(providers)-1])
 		}
 
 		if m.APIKeyEnv != "" {

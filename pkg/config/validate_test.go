@@ -56,7 +56,7 @@ func TestValidate(t *testing.T) {
 		{"empty name", func(c *Config) { c.Models[0].Name = "" }, "models[0].name: empty"},
 		{"unsafe name", func(c *Config) { c.Models[0].Name = "a/b" }, `models[0].name: "a/b" is not safe`},
 		{"duplicate name", func(c *Config) { c.Models[2].Name = "small" }, `models[2].name: "small" is already the name of models[0]`},
-		{"provider", func(c *Config) { c.Models[2].Provider = "opena" }, `models[2].provider: unknown provider "opena" (want openai or sim)`},
+		{"provider", func(c *Config) { c.Models[2].Provider = "opena" }, `models[2].provider: unknown provider "opena" (want openai, azure or sim)`},
 		{"no provider", func(c *Config) { c.Models[2].Provider = "" }, `models[2].provider: empty`},
 		{"openai model", func(c *Config) { c.Models[0].Model = "" }, "models[0].model: empty"},
 		{"openai base_url", func(c *Config) { c.Models[0].BaseURL = "" }, "models[0].base_url: empty"},

@@ -63,10 +63,20 @@ type Error struct {
 	StatusCode int    // HTTP status, 0 when no response arrived
 	Message    string // the server's message, never a secret
 	Retryable  bool   // 429, 5xx, timeouts, resets, malformed bodies
-	Fatal      bool   // 401, 403, 404: every further request to this model fails too
+	Fatal      bool   // 401, 402, 403, 404, an exhausted quota: every further request to this model fails too
 	// RetryAfter is how long the server asked the caller to wait (its
-	// Retry-After header on a retryable error), 0 when it did not say.
+	// Retry-After header on a retryable error, or its x-ratelimit-reset-*
+	// headers on a 429), 0 when it did not say.
 	RetryAfter time.Duration
+	// Param is the request parameter a refusing 400 names, such as "n" when
+	// the server will not give that many samples in one request; "" when the
+	// error names none. An error with Param "n" is neither retryable nor
+	// fatal: the caller asks again with a smaller n.
+	Param string
+	// Limit is the numeric cap the server's message states for Param, such
+	// as 4 in "Value must be between 1 <= value <= 4" or 1 in "Only n=1 is
+	// supported"; 0 when the message states none.
+	Limit int
 }
 
 func (e *Error) Error() string {

@@ -12,8 +12,9 @@ import (
 // constructors maps a provider name (config.Model.Provider) to the function
 // that builds it. It is never written after initialisation.
 var constructors = map[string]func(config.Model) (Provider, error){
-	"openai": func(m config.Model) (Provider, error) { return NewOpenAI(m) },
-	"sim":    func(m config.Model) (Provider, error) { return NewSim(m), nil },
+	config.ProviderOpenAI: func(m config.Model) (Provider, error) { return NewOpenAI(m) },
+	config.ProviderAzure:  func(m config.Model) (Provider, error) { return NewAzure(m) },
+	config.ProviderSim:    func(m config.Model) (Provider, error) { return NewSim(m), nil },
 }
 
 // Names returns the valid provider names, sorted.
@@ -34,14 +35,18 @@ func New(m config.Model) (Provider, error) {
 
 // Identity returns the endpoint identity of a model, the part of every
 // generation key that says who answers: for openai
-// "openai\x00<base_url without trailing slash>\x00<model id>", for sim
-// "sim\x00<name>\x00<skill as %g>". It never includes a secret. Two model
-// entries with the same identity share cached generations.
+// "openai\x00<base_url without trailing slash>\x00<model id>", for azure
+// "azure\x00<resource endpoint>\x00<deployment>\x00<api_version>" (the
+// default version filled in), for sim "sim\x00<name>\x00<skill as %g>". It
+// never includes a secret. Two model entries with the same identity share
+// cached generations.
 func Identity(m config.Model) string {
 	switch m.Provider {
-	case "openai":
+	case config.ProviderOpenAI:
 		return "openai\x00" + openAIBaseURL(m) + "\x00" + m.Model
-	case "sim":
+	case config.ProviderAzure:
+		return "azure\x00" + azureBaseURL(m) + "\x00" + m.Model + "\x00" + azureAPIVersion(m)
+	case config.ProviderSim:
 		return fmt.Sprintf("sim\x00%s\x00%g", m.Name, m.Skill)
 	default:
 		return m.Provider + "\x00" + strings.TrimRight(m.BaseURL, "/") + "\x00" + m.Model

@@ -18,11 +18,16 @@ func TestNew(t *testing.T) {
 	} else if _, ok := p.(*OpenAI); !ok {
 		t.Errorf("openai: got %T", p)
 	}
+	if p, err := New(config.Model{Name: "z", Provider: "azure", BaseURL: "https://res.openai.azure.com", Model: "prod"}); err != nil {
+		t.Errorf("azure: %v", err)
+	} else if _, ok := p.(*OpenAI); !ok {
+		t.Errorf("azure: got %T", p)
+	}
 	_, err := New(config.Model{Name: "x", Provider: "anthropic"})
 	if err == nil {
 		t.Fatal("unknown provider: no error")
 	}
-	for _, want := range []string{`"x"`, `"anthropic"`, "openai, sim"} {
+	for _, want := range []string{`"x"`, `"anthropic"`, "azure, openai, sim"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
@@ -40,6 +45,10 @@ func TestIdentity(t *testing.T) {
 			"openai\x00http://h:8000/v1\x00Qwen/Qwen2.5-7B"},
 		{"openai default url", config.Model{Name: "g", Provider: "openai", Model: "gpt-4o"},
 			"openai\x00https://api.openai.com/v1\x00gpt-4o"},
+		{"azure", config.Model{Name: "gpt", Provider: "azure", BaseURL: "https://res.openai.azure.com/", Model: "gpt4o-prod", APIVersion: "2025-01-01-preview", APIKeyEnv: "DARS_IDENTITY_KEY"},
+			"azure\x00https://res.openai.azure.com\x00gpt4o-prod\x002025-01-01-preview"},
+		{"azure default version", config.Model{Name: "gpt", Provider: "azure", BaseURL: "https://res.openai.azure.com/openai/", Model: "gpt4o-prod"},
+			"azure\x00https://res.openai.azure.com\x00gpt4o-prod\x002024-10-21"},
 		{"sim", config.Model{Name: "sim-strong", Provider: "sim", Skill: 1.5}, "sim\x00sim-strong\x001.5"},
 		{"sim zero", config.Model{Name: "s", Provider: "sim"}, "sim\x00s\x000"},
 	}

@@ -281,8 +281,14 @@ func TestCommitErrorStopsThePass(t *testing.T) {
 	f := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
 	opts := testOptions(t, &memStore{}, fakeModel("a", "off", 2, f))
 	opts.Commit = func(context.Context, []record.Generation) error { return errors.New("disk full") }
-	if _, err := Run(context.Background(), testWork(3, 1), opts); err == nil || err.Error() != "disk full" {
+	if _, err := Run(context.Background(), testWork(200, 1), opts); err == nil || err.Error() != "disk full" {
 		t.Fatalf("err = %v, want the commit error", err)
+	}
+	// After the first failed commit no new request may go out: at most the
+	// two workers' requests in flight, and the ones whose results were in
+	// the failed group, were paid for.
+	if f.calls > 8 {
+		t.Fatalf("%d requests were sent after the store failed", f.calls)
 	}
 }
 

@@ -10,8 +10,10 @@ import (
 // writer is the one owner of Commit: it batches finished samples, commits
 // them, and only then counts them as done.
 type writer struct {
+	stop     func(error) // stops issuing requests
 	opts     Options
 	start    time.Time
+	runs     []*modelRun // per model, for what the workers count themselves
 	progress Progress
 	pending  []record.Generation
 	counts   []ModelProgress // per model, what waits for the next commit
@@ -61,6 +63,7 @@ func (w *writer) add(r result) {
 	c := &w.counts[r.model]
 	c.Requests += r.requests
 	c.Retries += r.retries
+	c.UsageEstimated += r.usageEstimated
 	for _, g := range r.rows {
 		c.Done++
 		if g.Error != "" {
@@ -79,6 +82,7 @@ func (w *writer) commit(ctx context.Context) {
 	}
 	if err := w.opts.Commit(ctx, w.pending); err != nil {
 		w.err = err
+		w.stop(err) // what cannot be stored must not be paid for
 		w.pending = w.pending[:0]
 		return
 	}
@@ -89,6 +93,7 @@ func (w *writer) commit(ctx context.Context) {
 		m.Errors += c.Errors
 		m.Requests += c.Requests
 		m.Retries += c.Retries
+		m.UsageEstimated += c.UsageEstimated
 		m.PromptTokens += c.PromptTokens
 		m.CompletionTokens += c.CompletionTokens
 		m.CostUSD += c.CostUSD
@@ -99,7 +104,13 @@ func (w *writer) commit(ctx context.Context) {
 	}
 }
 
+// snapshot copies the committed counts and adds what the workers count
+// as it happens: 429s and the n cap learned.
 func (w *writer) snapshot() Progress {
 	p := Progress{Models: append([]ModelProgress(nil), w.progress.Models...), Elapsed: w.opts.Now().Sub(w.start)}
+	for i, mr := range w.runs {
+		p.Models[i].Throttled = mr.throttled.Load()
+		p.Models[i].NCap = int(mr.nCap.Load())
+	}
 	return p
 }
