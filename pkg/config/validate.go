@@ -100,6 +100,9 @@ func (c *Config) validate(lookup envLookup) error {
 		if k < 1 {
 			v.add(fmt.Sprintf("labels.pass_at_k[%d]", i), "%d; want at least 1", k)
 		}
+		if j := slices.Index(l.PassAtK, k); j < i {
+			v.add(fmt.Sprintf("labels.pass_at_k[%d]", i), "%d repeats labels.pass_at_k[%d]; each k gives one column", k, j)
+		}
 	}
 	if l.SingleShotDraws < 1 {
 		v.add("labels.single_shot_draws", "%d; want at least 1", l.SingleShotDraws)
@@ -144,7 +147,7 @@ func (c *Config) validateModels(v *validator, lookup envLookup) {
 			} else if m.BaseURL == "" {
 				v.add(f("base_url"), "empty; an openai model needs the endpoint URL, e.g. http://localhost:8000/v1")
 			} else if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.add(f("base_url"), "%q is not an http(s) URL", m.BaseURL)
+				v.add(f("base_url"), "%q is not an http(s) URL", c.asWritten(m.BaseURL))
 			}
 		case ProviderSim:
 		case "":
@@ -176,7 +179,7 @@ func (c *Config) validateModels(v *validator, lookup envLookup) {
 		}
 		if m.Timeout != "" {
 			if d, err := time.ParseDuration(strings.TrimSpace(m.Timeout)); err != nil || d <= 0 {
-				v.add(f("timeout"), "%q is not a positive Go duration, e.g. \"120s\" or \"2m\"", m.Timeout)
+				v.add(f("timeout"), "%q is not a positive Go duration, e.g. \"120s\" or \"2m\"", c.asWritten(m.Timeout))
 			}
 		}
 		if !(m.Price.InputPerMTok >= 0) {
@@ -261,3 +264,15 @@ func validN(n string) bool {
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// asWritten returns a value as the run file wrote it: the ${VAR} text when
+// the value came from the environment, so that an error message never
+// shows what a variable holds.
+func (c *Config) asWritten(value string) string {
+	for _, e := range c.expansions {
+		if e.value == value {
+			return e.raw
+		}
+	}
+	return value
+}

@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -140,5 +142,35 @@ func TestValidateProcessEnv(t *testing.T) {
 	c.Models[0].APIKeyEnv = "DARS_TEST_KEY"
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestValidateNeverShowsAnExpandedValue(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dars.yaml")
+	t.Setenv("DARS_TEST_URL", "ftp://user:hunter2@host/v1")
+	t.Setenv("DARS_TEST_TIMEOUT", "hunter3")
+	text := "run: t\ndataset: {path: q.jsonl}\nmodels:\n  - {name: a, provider: openai, model: m, base_url: \"${DARS_TEST_URL}\", timeout: \"${DARS_TEST_TIMEOUT}\"}\njudges: [{name: j, type: numeric}]\nlabels: {pass_at_k: [1, 5, 1]}\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	msg := err.Error()
+	for _, secret := range []string{"hunter2", "hunter3"} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("an error shows an expanded value: %s", msg)
+		}
+	}
+	for _, want := range []string{`"${DARS_TEST_URL}" is not an http(s) URL`, `"${DARS_TEST_TIMEOUT}" is not a positive Go duration`, "labels.pass_at_k[2]: 1 repeats labels.pass_at_k[0]"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("errors lack %q:\n%s", want, msg)
+		}
 	}
 }
