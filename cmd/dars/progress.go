@@ -52,7 +52,7 @@ func (p *progress) draw(s sampler.Progress) {
 	if !p.live {
 		for _, m := range s.Models {
 			p.a.log.Info("sampling", "model", m.Model, "done", m.Stored+m.Done, "total", m.Total,
-				"errors", m.Errors, "retries", m.Retries, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
+				"errors", m.Errors, "retries", m.Retries, "throttled", m.Throttled, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
 		}
 		return
 	}
@@ -79,7 +79,7 @@ func progressLine(m sampler.ModelProgress, elapsed time.Duration) string {
 	}
 	eta := "-"
 	if rate > 0 && done < m.Total {
-		eta = (time.Duration(float64(m.Total-done)/rate) * time.Second).Round(time.Second).String()
+		eta = time.Duration(float64(m.Total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	pct := 100.0
 	if m.Total > 0 {
@@ -87,6 +87,12 @@ func progressLine(m sampler.ModelProgress, elapsed time.Duration) string {
 	}
 	line := fmt.Sprintf("%-16s %7d/%-7d %5.1f%%  %8.1f/s  eta %-8s retries %-5d errors %-5d $%.4f",
 		m.Model, done, m.Total, pct, rate, eta, m.Retries, m.Errors, m.CostUSD)
+	if m.Throttled > 0 {
+		line += fmt.Sprintf("  429s %d", m.Throttled)
+	}
+	if m.NCap > 0 {
+		line += fmt.Sprintf("  n<=%d", m.NCap)
+	}
 	if m.Failed != "" {
 		line += "  stopped: " + m.Failed
 	}
