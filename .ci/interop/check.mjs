@@ -45,6 +45,7 @@ const GENERATIONS = [
   ['error', 'VARCHAR'],
   // Arrow timestamp[ms, tz=UTC] is stored as an adjusted-to-UTC timestamp.
   ['created_at', 'TIMESTAMP WITH TIME ZONE'],
+  ['usage_estimated', 'BOOLEAN'],
 ];
 
 const SCORES = [

@@ -32,6 +32,7 @@ func generationsTable() *table[record.Generation] {
 			int32Column("attempts", func(r *G) int32 { return r.Attempts }, func(r *G, v int32) { r.Attempts = v }),
 			optStringColumn("error", func(r *G) string { return r.Error }, func(r *G, v string) { r.Error = v }),
 			timestampColumn("created_at", func(r *G) time.Time { return r.CreatedAt }, func(r *G, v time.Time) { r.CreatedAt = v }),
+			boolColumn("usage_estimated", func(r *G) bool { return r.UsageEstimated }, func(r *G, v bool) { r.UsageEstimated = v }),
 		},
 		rowBytes: func(r *G) int {
 			return len(r.Key) + len(r.QueryID) + len(r.Model) + len(r.OutputText) + len(r.FinishReason) + len(r.Error)

@@ -491,6 +491,7 @@ func TestSchemas(t *testing.T) {
 			{"max_tokens", i32, false}, {"output_text", str, false}, {"finish_reason", str, false},
 			{"prompt_tokens", i64, false}, {"completion_tokens", i64, false}, {"cost_usd", f64, false},
 			{"latency_ms", i64, false}, {"attempts", i32, false}, {"error", str, true}, {"created_at", ts, false},
+			{"usage_estimated", bl, false},
 		}},
 		{"scores", ScoresSchema(), []col{
 			{"generation_key", str, false}, {"query_id", str, false}, {"variant_id", i32, false}, {"model", str, false},

@@ -53,6 +53,10 @@ type Generation struct {
 	Attempts         int32
 	Error            string // empty when the endpoint answered
 	CreatedAt        time.Time
+	// UsageEstimated marks tokens dars estimated (four characters a token)
+	// because the endpoint reported no usage or an impossible figure (one
+	// choice's completion tokens for n > 1).
+	UsageEstimated bool
 }
 
 // Score is one judge's verdict on one generation.

@@ -481,8 +481,8 @@ func TestRunCountsEstimatedUsage(t *testing.T) {
 		t.Fatalf("progress %+v; want 9 samples with estimated usage, %d completion tokens", m, 9*perChoice)
 	}
 	for _, g := range st.rows {
-		if g.CompletionTokens != perChoice {
-			t.Fatalf("sample completion tokens %d, want %d", g.CompletionTokens, perChoice)
+		if g.CompletionTokens != perChoice || !g.UsageEstimated {
+			t.Fatalf("sample completion tokens %d (estimated %v), want %d, marked estimated", g.CompletionTokens, g.UsageEstimated, perChoice)
 		}
 	}
 }

@@ -484,6 +484,7 @@ func (mr *modelRun) send(ctx, reqCtx context.Context, r *request) error {
 				g.PromptTokens, g.CompletionTokens, g.CostUSD = rep.prompt[i], rep.completion[i], rep.cost[i]
 				g.LatencyMS = rep.resp.Latency.Milliseconds()
 				g.Attempts = tries[i]
+				g.UsageEstimated = rep.estimated
 				rows[i] = g
 			}
 			var estimated int64

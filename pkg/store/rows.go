@@ -75,7 +75,7 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO generations (`+generationColumns+`, qkind, qnum)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(`+generationOrder+`) DO UPDATE SET
 				seed = excluded.seed,
 				temperature = excluded.temperature, top_p = excluded.top_p,
@@ -83,7 +83,8 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 				finish_reason = excluded.finish_reason, prompt_tokens = excluded.prompt_tokens,
 				completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd,
 				latency_ms = excluded.latency_ms, attempts = excluded.attempts,
-				error = excluded.error, created_at = excluded.created_at
+				error = excluded.error, created_at = excluded.created_at,
+				usage_estimated = excluded.usage_estimated
 			WHERE generations.error <> ''`)
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)
@@ -120,7 +121,7 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 				nullFloat(g.Temperature), nullFloat(g.TopP), g.MaxTokens,
 				g.OutputText, g.FinishReason, g.PromptTokens, g.CompletionTokens,
 				nullFloat(g.CostUSD), g.LatencyMS, g.Attempts, g.Error,
-				g.CreatedAt.UnixMilli(), kind, num)
+				g.CreatedAt.UnixMilli(), g.UsageEstimated, kind, num)
 			if err != nil {
 				return fmt.Errorf("generation %q: %w", g.Key, err)
 			}
@@ -136,7 +137,7 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 // generationColumns are read and written in this order.
 const generationColumns = `generation_key, query_id, variant_id, model, sample_index, seed,
 	temperature, top_p, max_tokens, output_text, finish_reason, prompt_tokens,
-	completion_tokens, cost_usd, latency_ms, attempts, error, created_at`
+	completion_tokens, cost_usd, latency_ms, attempts, error, created_at, usage_estimated`
 
 // DoneKeys returns the keys of the generations stored without error: the
 // samples that are paid for and must not be requested again.
@@ -163,7 +164,7 @@ func (s *Store) Generations(ctx context.Context, fn func(record.Generation) erro
 		)
 		err := rows.Scan(&g.Key, &g.QueryID, &g.VariantID, &g.Model, &g.SampleIndex, &g.Seed,
 			&temp, &topP, &g.MaxTokens, &g.OutputText, &g.FinishReason, &g.PromptTokens,
-			&g.CompletionTokens, &costUSD, &g.LatencyMS, &g.Attempts, &g.Error, &createdMS)
+			&g.CompletionTokens, &costUSD, &g.LatencyMS, &g.Attempts, &g.Error, &createdMS, &g.UsageEstimated)
 		if err != nil {
 			return fmt.Errorf("read generations: %w", err)
 		}

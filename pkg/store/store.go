@@ -170,6 +170,16 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("create schema: %w", err)
 		}
 	}
+	// Stores made before usage_estimated existed get the column.
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('generations') WHERE name = 'usage_estimated'`).Scan(&has); err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	if has == 0 {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE generations ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return fmt.Errorf("add usage_estimated: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO meta(key, value) VALUES('schema_version', ?) ON CONFLICT(key) DO NOTHING`,
 		strconv.Itoa(SchemaVersion)); err != nil {
@@ -232,7 +242,8 @@ var schema = [...]string{
 		latency_ms        INTEGER NOT NULL,
 		attempts          INTEGER NOT NULL,
 		error             TEXT    NOT NULL,
-		created_at        INTEGER NOT NULL
+		created_at        INTEGER NOT NULL,
+		usage_estimated   INTEGER NOT NULL DEFAULT 0
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS generations_order
 		ON generations (qkind, qnum, query_id, variant_id, model, sample_index, generation_key)`,

@@ -94,6 +94,7 @@ func gen(key, qid string, variant int32, model string, sample int32) record.Gene
 		LatencyMS:        812,
 		Attempts:         1,
 		CreatedAt:        time.UnixMilli(1_760_000_000_123).UTC(),
+		UsageEstimated:   sample%2 == 1,
 	}
 }
 
@@ -756,5 +757,30 @@ func TestReplacingAFailedGenerationClearsItsErrorVerdicts(t *testing.T) {
 	}
 	if _, ok := scored["k2"]; !ok {
 		t.Error("a kept generation lost its verdict")
+	}
+}
+
+// TestOpenAddsUsageEstimatedToAnOlderStore: a store written before the
+// usage_estimated column existed opens, gains the column, and keeps its rows.
+func TestOpenAddsUsageEstimatedToAnOlderStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openT(t, dir)
+	if err := s.PutGenerations(ctx, []record.Generation{gen("k", "1", 0, "m", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `ALTER TABLE generations DROP COLUMN usage_estimated`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, dir)
+	if err := s.PutGenerations(ctx, []record.Generation{gen("k2", "2", 0, "m", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	got := allGenerations(t, s)
+	if len(got) != 2 || got[0].UsageEstimated || !got[1].UsageEstimated {
+		t.Fatalf("rows after the migration: %+v", got)
 	}
 }
