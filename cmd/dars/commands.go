@@ -106,18 +106,24 @@ candidate model.`,
 }
 
 func newSampleCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var dryRun bool
+	cmd := &cobra.Command{
 		Use:   "sample",
 		Short: "Sample every candidate model on every variant → generations.parquet",
 		Long: `sample asks every candidate model for the configured number of samples of
 every variant, committing each finished sample to the run store before it
 counts. A re-run asks only for what the store does not hold yet.`,
-		Example: "  dars sample -c dars.yaml",
+		Example: "  dars sample -c dars.yaml\n  dars sample --dry-run",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if dryRun {
+				return a.dryRun(cmd.Context())
+			}
 			return a.runStages(cmd.Context(), stageSample)
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the requests, tokens and cost still owed, with and without n-batching; send nothing")
+	return cmd
 }
 
 func newJudgeCmd(a *app) *cobra.Command {
@@ -147,7 +153,8 @@ func newLabelsCmd(a *app) *cobra.Command {
 }
 
 func newRunCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var dryRun bool
+	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run every stage: sample, judge, labels, report (resumable)",
 		Long: `run samples, judges, builds the labels and prints the report. It is
@@ -156,9 +163,14 @@ missing; on a finished run it pays for nothing and rewrites identical files.`,
 		Example: "  dars run -c examples/quickstart/dars.yaml\n  dars run --json > summary.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if dryRun {
+				return a.dryRun(cmd.Context())
+			}
 			return a.runStages(cmd.Context(), stageSample|stageJudge|stageLabels|stageReport)
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what sampling still owes (requests, tokens, cost); send nothing")
+	return cmd
 }
 
 func newReportCmd(a *app) *cobra.Command {
