@@ -113,7 +113,7 @@ func newSampleCmd(a *app) *cobra.Command {
 		Long: `sample asks every candidate model for the configured number of samples of
 every variant, committing each finished sample to the run store before it
 counts. A re-run asks only for what the store does not hold yet.`,
-		Example: "  dars sample -c dars.yaml\n  dars sample --dry-run",
+		Example: "  dars sample -c dars.yaml\n  dars sample --dry-run\n  dars sample --max-cost 25",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dryRun {
@@ -123,6 +123,7 @@ counts. A re-run asks only for what the store does not hold yet.`,
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the requests, tokens and cost still owed, with and without n-batching; send nothing")
+	addMaxCost(cmd, a)
 	return cmd
 }
 
@@ -170,6 +171,7 @@ missing; on a finished run it pays for nothing and rewrites identical files.`,
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what sampling still owes (requests, tokens, cost); send nothing")
+	addMaxCost(cmd, a)
 	return cmd
 }
 
@@ -237,7 +239,7 @@ func (a *app) runStages(ctx context.Context, stages stage) error {
 	if stages&stageSample != 0 {
 		s, err := a.sample(ctx, env, st)
 		sum = &s
-		if err != nil && !errors.Is(err, sampler.ErrModelStopped) {
+		if err != nil && !errors.Is(err, sampler.ErrModelStopped) && !errors.Is(err, sampler.ErrBudget) {
 			return err
 		}
 		sampleErr = err
@@ -314,4 +316,10 @@ func (a *app) report(dir string) error {
 		return nil
 	}
 	return report.WriteText(a.stdout, s)
+}
+
+// addMaxCost adds --max-cost to a command that samples.
+func addMaxCost(cmd *cobra.Command, a *app) {
+	cmd.Flags().Float64Var(&a.maxCost, "max-cost", 0,
+		"USD the run may cost in all (what is stored counts); dars stops issuing requests before it would pass it; 0 = no limit")
 }

@@ -270,12 +270,35 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	opts.Done = done
 	opts.InFlight = inFlightContext(ctx)
 	opts.Log = a.log
+	var stored float64
+	if a.maxCost > 0 {
+		// The budget is the whole run's: what is stored was paid for.
+		gens, err := env.generations(ctx, st)
+		if err != nil {
+			return sampler.Summary{}, err
+		}
+		for _, g := range gens {
+			stored += g.CostUSD
+		}
+		env.gens = nil
+		opts.MaxCostUSD = a.maxCost - stored
+		if opts.MaxCostUSD <= 0 {
+			return sampler.Summary{}, fmt.Errorf("--max-cost $%.4g: %w: the stored samples cost $%.4g already; raise it to go on", a.maxCost, sampler.ErrBudget, stored)
+		}
+	}
 	opts.Commit = st.PutGenerations
 	pr := a.newProgress()
 	opts.Progress = pr.update
 	sum, err := sampler.Run(ctx, env.work, opts)
 	pr.finish(sum)
 	env.gens = nil
+	if errors.Is(err, sampler.ErrBudget) {
+		var spent float64
+		for _, m := range sum.Models {
+			spent += m.CostUSD
+		}
+		err = fmt.Errorf("--max-cost $%.4g: %w before passing it (stored $%.4g + this pass $%.4g); raise it and run again to finish", a.maxCost, sampler.ErrBudget, stored, spent)
+	}
 	if env.cfg.Cache != "" {
 		// What finished is worth sharing even when the pass stopped early,
 		// but a second Ctrl-C (the in-flight context) cuts the wait short.

@@ -29,6 +29,8 @@ type app struct {
 	stderr io.Writer
 	log    *slog.Logger
 	shard  shard // parsed --shard
+
+	maxCost float64 // --max-cost of sample and run
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -80,6 +82,9 @@ func (a *app) setup() error {
 		return badInput(err, "")
 	}
 	a.shard = sh
+	if !(a.maxCost >= 0) {
+		return badInput(fmt.Errorf("--max-cost %v: want 0 (no limit) or a positive amount of USD", a.maxCost), "")
+	}
 	if a.g.out != "" {
 		abs, err := filepath.Abs(a.g.out)
 		if err != nil {
