@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -112,7 +113,30 @@ func (c *Config) Redacted() Config {
 		}
 	}
 	r.expansions = nil
+	for i := range r.Models {
+		r.Models[i].BaseURL = redactURL(r.Models[i].BaseURL)
+	}
 	return r
+}
+
+// redactURL hides what a URL may carry as a credential: its user
+// information and its query values.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.User == nil && u.RawQuery == "") {
+		return s
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // clone returns a copy that shares no slices or pointers with c.

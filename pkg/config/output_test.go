@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -234,5 +235,17 @@ func TestHashIgnoresWhereTheRunIsWritten(t *testing.T) {
 	b.Out, b.Path = "/elsewhere", "other/dars.yaml"
 	if a.Hash() != b.Hash() {
 		t.Fatal("out and the run file's path must not change the hash")
+	}
+}
+
+func TestRedactedHidesCredentialsInURLs(t *testing.T) {
+	c := DefaultConfig()
+	c.Models = []Model{{Name: "a", BaseURL: "https://user:pw@host/v1?key=sk-123&x=1"}, {Name: "b", BaseURL: "http://localhost:8000/v1"}}
+	r := c.Redacted()
+	if strings.Contains(r.Models[0].BaseURL, "pw") || strings.Contains(r.Models[0].BaseURL, "sk-123") || !strings.Contains(r.Models[0].BaseURL, "host/v1") {
+		t.Fatalf("redacted base_url %q", r.Models[0].BaseURL)
+	}
+	if r.Models[1].BaseURL != "http://localhost:8000/v1" || c.Models[0].BaseURL != "https://user:pw@host/v1?key=sk-123&x=1" {
+		t.Fatal("Redacted changed a plain URL or the original config")
 	}
 }
