@@ -32,21 +32,12 @@ func (a *app) openCache(ctx context.Context, dir string) (*store.Store, error) {
 			a.log.Info("waiting for the cache: another run is using it", "cache", dir)
 			logged = true
 		}
-		if !wait(ctx, delay) {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 		delay = min(2*delay, 2*time.Second)
-	}
-}
-
-func wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
