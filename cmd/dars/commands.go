@@ -95,8 +95,9 @@ candidate model.`,
 					"variants": len(env.variants), "models": len(env.models), "judges": len(env.judges), "samples": n})
 			}
 			if !a.g.quiet {
-				fmt.Fprintf(a.stdout, "ok: %d queries, %d variants, %d models, %d judges: %d samples planned\n",
-					len(env.queries), len(env.variants), len(env.models), len(env.judges), n)
+				fmt.Fprintf(a.stdout, "ok: %s, %s, %s, %s: %s planned\n", count(len(env.queries), "query", "queries"),
+					count(len(env.variants), "variant", "variants"), count(len(env.models), "model", "models"),
+					count(len(env.judges), "judge", "judges"), count(int(n), "sample", "samples"))
 			}
 			return nil
 		},
@@ -322,4 +323,12 @@ func (a *app) report(dir string) error {
 func addMaxCost(cmd *cobra.Command, a *app) {
 	cmd.Flags().Float64Var(&a.maxCost, "max-cost", 0,
 		"USD the run may cost in all (what is stored counts); dars stops issuing requests before it would pass it; 0 = no limit")
+}
+
+// count writes n with the noun in the number it takes.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
