@@ -533,7 +533,8 @@ func (mr *modelRun) call(ctx, reqCtx context.Context, req provider.Request) (rep
 	if err != nil {
 		return reply{}, errNotSent
 	}
-	if err := mr.limits.wait(ctx, req); err != nil {
+	tokens, err := mr.limits.wait(ctx, req)
+	if err != nil {
 		mr.slots.Release(epoch, false, false)
 		return reply{}, errNotSent
 	}
@@ -558,10 +559,13 @@ func (mr *modelRun) call(ctx, reqCtx context.Context, req provider.Request) (rep
 	}
 	rep := settleUsage(resp, req.N, price)
 	var spent float64
-	for _, c := range rep.cost {
+	var used int64
+	for i, c := range rep.cost {
 		spent += c
+		used += rep.prompt[i] + rep.completion[i]
 	}
 	mr.spend.settle(reserved, spent)
+	mr.limits.settle(tokens, used, rep.completion)
 	return rep, nil
 }
 
@@ -842,13 +846,16 @@ func PlanKeys(work []Work, opts Options) (map[string]struct{}, error) {
 }
 
 // limits are one model's requests/min and tokens/min budgets; a zero limit
-// is no limit.
+// is no limit. Tokens are estimated before a request and settled after it.
 type limits struct {
 	rpm, tpm *rate.Limiter
+	// perSample is the running estimate of completion tokens per sample
+	// (an average of what the endpoint answered), max_tokens until then.
+	perSample *atomic.Int64
 }
 
 func newLimits(m config.Model) limits {
-	var l limits
+	l := limits{perSample: new(atomic.Int64)}
 	if m.RPM > 0 {
 		l.rpm = rate.NewLimiter(rate.Limit(float64(m.RPM)/60), max(1, m.RPM/60))
 	}
@@ -859,23 +866,54 @@ func newLimits(m config.Model) limits {
 }
 
 // wait blocks until a request may go: one request, and its token estimate
-// (the prompt at four characters a token plus max_tokens per sample: an
-// upper bound, so the model's tokens/min are never exceeded).
-func (l limits) wait(ctx context.Context, req provider.Request) error {
+// (the prompt at four characters a token plus the expected completion per
+// sample, at most max_tokens). It returns the tokens it took.
+func (l limits) wait(ctx context.Context, req provider.Request) (int, error) {
 	if l.rpm != nil {
 		if err := l.rpm.Wait(ctx); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	if l.tpm != nil {
-		chars := 0
-		for _, m := range req.Messages {
-			chars += len(m.Content)
+	if l.tpm == nil {
+		return 0, nil
+	}
+	chars := 0
+	for _, m := range req.Messages {
+		chars += len(m.Content)
+	}
+	per := int(l.perSample.Load())
+	if per <= 0 || per > req.MaxTokens {
+		per = req.MaxTokens
+	}
+	tokens := min(chars/4+1+req.N*per, l.tpm.Burst())
+	if err := l.tpm.WaitN(ctx, tokens); err != nil {
+		return 0, err
+	}
+	return tokens, nil
+}
+
+// settle learns the completion tokens per sample from an answer and, when
+// the request used more tokens than it took, takes the rest from the
+// tokens/min budget at once, so later requests wait for it.
+func (l limits) settle(took int, used int64, completion []int64) {
+	if len(completion) > 0 {
+		var sum int64
+		for _, c := range completion {
+			sum += c
 		}
-		tokens := min(chars/4+1+req.N*req.MaxTokens, l.tpm.Burst())
-		if err := l.tpm.WaitN(ctx, tokens); err != nil {
-			return err
+		got := sum / int64(len(completion))
+		for {
+			old := l.perSample.Load()
+			next := got
+			if old > 0 {
+				next = (3*old + got + 3) / 4
+			}
+			if l.perSample.CompareAndSwap(old, next) {
+				break
+			}
 		}
 	}
-	return nil
+	if l.tpm != nil && used > int64(took) {
+		l.tpm.ReserveN(time.Now(), min(int(used)-took, l.tpm.Burst()))
+	}
 }

@@ -300,16 +300,29 @@ func TestLimits(t *testing.T) {
 	if none := newLimits(config.Model{}); none.rpm != nil || none.tpm != nil {
 		t.Fatal("zero rpm/tpm must mean no limit")
 	}
-	req := provider.Request{Messages: []provider.Message{{Content: "twelve chars"}}, N: 2, MaxTokens: 40}
-	if err := l.wait(context.Background(), req); err != nil { // 4 + 80 tokens of the 100 burst
-		t.Fatal(err)
+	short := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		t.Cleanup(cancel)
+		return ctx
 	}
-	// The next request needs 84 more tokens at 10/s: far past a short deadline,
-	// which rate.Limiter reports at once instead of sleeping.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := l.wait(ctx, req); err == nil {
-		t.Fatal("a request past the tokens/min budget must wait")
+	req := provider.Request{Messages: []provider.Message{{Content: "twelve chars"}}, N: 2, MaxTokens: 40}
+	// Before any answer the estimate is max_tokens a sample: 4 + 2x40.
+	took, err := l.wait(context.Background(), req)
+	if err != nil || took != 84 {
+		t.Fatalf("took %d tokens (%v), want 84", took, err)
+	}
+	// Answers of 5 tokens a sample teach the estimate: 4 + 2x5 fits in
+	// the 16 tokens left, where 84 more would be past a short deadline
+	// (rate.Limiter says so at once instead of sleeping).
+	l.settle(took, 14, []int64{5, 5})
+	if took, err = l.wait(short(), req); err != nil || took != 14 {
+		t.Fatalf("after settling: took %d tokens (%v), want 14 at once", took, err)
+	}
+	// A request that used far more than it took leaves a debt: the next
+	// one must wait for it.
+	l.settle(took, 400, []int64{5, 5})
+	if _, err := l.wait(short(), req); err == nil {
+		t.Fatal("a request after an overrun must wait for the tokens/min budget")
 	}
 }
 
