@@ -226,6 +226,7 @@ func (a *app) runStages(ctx context.Context, stages stage) error {
 	if err != nil {
 		return err
 	}
+	defer env.close()
 	if err := env.ensureDir(); err != nil {
 		return err
 	}

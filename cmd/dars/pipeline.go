@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -485,6 +486,15 @@ func (env *runEnv) exportScores(ctx context.Context, st *store.Store) error {
 		meta.Extra[strings.TrimPrefix(judgeHashKey(j.cfg.Name), "dars.")] = j.hash
 	}
 	return parquetio.WriteScores(env.path("scores.parquet"), rows, meta)
+}
+
+// close releases what the judges hold (an exec judge's worker processes).
+func (env *runEnv) close() {
+	for _, j := range env.judges {
+		if c, ok := j.j.(io.Closer); ok {
+			c.Close()
+		}
+	}
 }
 
 func (env *runEnv) hasJudge(name string) bool {
