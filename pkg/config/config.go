@@ -96,13 +96,17 @@ type Price struct {
 
 // Judge configures one judge.
 type Judge struct {
-	Name          string  `yaml:"name" json:"name"`
-	Type          string  `yaml:"type" json:"type"` // exact | contains | regex | numeric | choice | math
-	Primary       bool    `yaml:"primary" json:"primary"`
-	Pattern       string  `yaml:"pattern" json:"pattern"`               // regex: must match; math/numeric: extraction pattern
-	Tolerance     float64 `yaml:"tolerance" json:"tolerance"`           // numeric: absolute tolerance
-	Letters       string  `yaml:"letters" json:"letters"`               // choice: the option letters, default "ABCD"
-	CaseSensitive bool    `yaml:"case_sensitive" json:"case_sensitive"` // exact, contains
+	Name          string   `yaml:"name" json:"name"`
+	Type          string   `yaml:"type" json:"type"` // exact | contains | regex | numeric | choice | math | f1 | exec (docs/judges.md)
+	Primary       bool     `yaml:"primary" json:"primary"`
+	Pattern       string   `yaml:"pattern" json:"pattern"`               // regex: must match; math/numeric: extraction pattern
+	Tolerance     float64  `yaml:"tolerance" json:"tolerance"`           // numeric: absolute tolerance
+	Letters       string   `yaml:"letters" json:"letters"`               // choice: the option letters, default "ABCD"
+	CaseSensitive bool     `yaml:"case_sensitive" json:"case_sensitive"` // exact, contains
+	F1Threshold   float64  `yaml:"f1_threshold" json:"f1_threshold"`     // f1: the F1 that passes, in (0, 1], default 0.8
+	Command       []string `yaml:"command" json:"command"`               // exec: the judge program's argv (required)
+	ExecWorkers   int      `yaml:"workers" json:"workers"`               // exec: long-lived child processes, default 2
+	ExecTimeout   string   `yaml:"timeout" json:"timeout"`               // exec: Go duration per verdict, default 30s
 }
 
 // Labels configures the statistics.

@@ -48,7 +48,9 @@ func checkVerdict(t *testing.T, v Verdict) {
 	t.Helper()
 	switch v.Status {
 	case record.StatusScored:
-		if v.Passed != (v.Score >= 1) {
+		// A perfect score passes and a pass needs a positive score; in
+		// between, a judge's threshold decides (f1).
+		if (v.Score >= 1 && !v.Passed) || (v.Passed && v.Score <= 0) {
 			t.Errorf("verdict %+v: Passed disagrees with Score", v)
 		}
 	case record.StatusUnscored, record.StatusError:
@@ -227,6 +229,9 @@ func TestJudgeCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, typ := range Types() {
+		if typ == "exec" {
+			continue // needs a program to run: exec_test.go covers it
+		}
 		cfg := config.Judge{Name: typ, Type: typ}
 		if typ == "regex" {
 			cfg.Pattern = "x"

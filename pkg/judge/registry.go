@@ -18,6 +18,7 @@ const (
 	optTolerance     = "tolerance"
 	optLetters       = "letters"
 	optCaseSensitive = "case_sensitive"
+	optF1Threshold   = "f1_threshold"
 )
 
 // judgeType describes one built-in judge type.
@@ -39,6 +40,8 @@ var types = map[string]judgeType{
 	"numeric":  {version: 1, options: []string{optPattern, optTolerance}, build: newNumeric},
 	"choice":   {version: 1, options: []string{optLetters}, build: newChoice},
 	"math":     {version: 1, options: []string{optPattern}, build: newMath},
+	"f1":       {version: 1, options: []string{optF1Threshold}, build: newF1},
+	"exec":     {version: 1, options: []string{optCommand, optExecWorkers, optExecTimeout}, build: newExec},
 }
 
 // Types returns the judge type names New accepts, sorted.
@@ -83,6 +86,18 @@ func setOptions(cfg config.Judge) []string {
 	if cfg.CaseSensitive {
 		set = append(set, optCaseSensitive)
 	}
+	if cfg.F1Threshold != 0 {
+		set = append(set, optF1Threshold)
+	}
+	if len(cfg.Command) > 0 {
+		set = append(set, optCommand)
+	}
+	if cfg.ExecWorkers != 0 {
+		set = append(set, optExecWorkers)
+	}
+	if cfg.ExecTimeout != "" {
+		set = append(set, optExecTimeout)
+	}
 	return set
 }
 
@@ -94,13 +109,15 @@ func setOptions(cfg config.Judge) []string {
 func Hash(cfg config.Judge) string {
 	t := types[cfg.Type]
 	canon := struct {
-		Name          string `json:"name"`
-		Type          string `json:"type"`
-		Version       int    `json:"version"`
-		Pattern       string `json:"pattern,omitempty"`
-		Tolerance     string `json:"tolerance,omitempty"`
-		Letters       string `json:"letters,omitempty"`
-		CaseSensitive bool   `json:"case_sensitive,omitempty"`
+		Name          string   `json:"name"`
+		Type          string   `json:"type"`
+		Version       int      `json:"version"`
+		Pattern       string   `json:"pattern,omitempty"`
+		Tolerance     string   `json:"tolerance,omitempty"`
+		Letters       string   `json:"letters,omitempty"`
+		CaseSensitive bool     `json:"case_sensitive,omitempty"`
+		F1Threshold   string   `json:"f1_threshold,omitempty"`
+		Command       []string `json:"command,omitempty"`
 	}{Name: cfg.Name, Type: cfg.Type, Version: t.version}
 	for _, opt := range t.options {
 		switch opt {
@@ -116,6 +133,12 @@ func Hash(cfg config.Judge) string {
 			canon.Letters = cfg.Letters
 		case optCaseSensitive:
 			canon.CaseSensitive = cfg.CaseSensitive
+		case optF1Threshold:
+			canon.F1Threshold = strconv.FormatFloat(f1Threshold(cfg), 'g', -1, 64)
+		case optCommand:
+			// Workers and timeout decide throughput, not how an output is
+			// scored, so only the argv is part of the hash.
+			canon.Command = cfg.Command
 		}
 	}
 	b, err := json.Marshal(canon)

@@ -10,7 +10,7 @@ import (
 )
 
 func TestTypes(t *testing.T) {
-	want := []string{"choice", "contains", "exact", "math", "numeric", "regex"}
+	want := []string{"choice", "contains", "exact", "exec", "f1", "math", "numeric", "regex"}
 	if got := Types(); !slices.Equal(got, want) {
 		t.Errorf("Types() = %v, want %v", got, want)
 	}
@@ -29,7 +29,7 @@ func TestNew(t *testing.T) {
 		{"choice", config.Judge{Name: "a", Type: "choice", Letters: "ABCDE"}, ""},
 		{"math pattern", config.Judge{Name: "a", Type: "math", Pattern: `= (.+)`}, ""},
 		{"unknown", config.Judge{Name: "x", Type: "foo"},
-			`judge "x": unknown type "foo" (want one of: choice, contains, exact, math, numeric, regex)`},
+			`judge "x": unknown type "foo" (want one of: choice, contains, exact, exec, f1, math, numeric, regex)`},
 		{"empty type", config.Judge{Name: "x"}, `judge "x": unknown type ""`},
 		{"regex without pattern", config.Judge{Name: "r", Type: "regex"}, `judge "r": option "pattern" is required`},
 		{"invalid regex", config.Judge{Name: "r", Type: "regex", Pattern: "("}, `judge "r": option "pattern": compile "("`},
