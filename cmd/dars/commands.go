@@ -311,6 +311,11 @@ func (a *app) report(dir string) error {
 		return err
 	}
 	s := report.Summarize(ls, ks, rs, models)
+	if scores, err := parquetio.ReadScores(filepath.Join(dir, "scores.parquet")); err == nil {
+		s.Agreement = report.JudgeAgreement(scores)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	if a.g.json {
 		return writeJSON(a.stdout, s)
 	}

@@ -3,9 +3,11 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -14,18 +16,18 @@ import (
 
 // ModelSummary is one model's figures over the queries of a run.
 type ModelSummary struct {
-	Model       string    `json:"model"`
-	Queries     int       `json:"queries"`      // queries with at least one scored observation
-	Scored      int64     `json:"scored"`       // scored observations
-	Unscored    int64     `json:"unscored"`     // observations the judge could not read
-	Errors      int64     `json:"errors"`       // failed observations
-	MeanSuccess float64   `json:"mean_success"` // average of the per-query means
-	MeanStd     float64   `json:"mean_std"`     // average per-query standard deviation
-	MeanCIWidth float64   `json:"mean_ci_width"`
-	PassAtK     []float64 `json:"pass_at_k"` // averages, aligned with Summary.K
-	CostMean    float64   `json:"cost_mean_usd"`
-	BestShare   float64   `json:"best_share"` // share of queries routed to this model
-	MeanPBest   float64   `json:"mean_p_best"`
+	Model       string   `json:"model"`
+	Queries     int      `json:"queries"`      // queries with at least one scored observation
+	Scored      int64    `json:"scored"`       // scored observations
+	Unscored    int64    `json:"unscored"`     // observations the judge could not read
+	Errors      int64    `json:"errors"`       // failed observations
+	MeanSuccess Number   `json:"mean_success"` // average of the per-query means
+	MeanStd     Number   `json:"mean_std"`     // average per-query standard deviation
+	MeanCIWidth Number   `json:"mean_ci_width"`
+	PassAtK     []Number `json:"pass_at_k"` // averages, aligned with Summary.K
+	CostMean    Number   `json:"cost_mean_usd"`
+	BestShare   Number   `json:"best_share"` // share of queries routed to this model
+	MeanPBest   Number   `json:"mean_p_best"`
 }
 
 // Summary is a whole run's summary.
@@ -33,9 +35,18 @@ type Summary struct {
 	Queries        int            `json:"queries"`
 	K              []int          `json:"k"`
 	Models         []ModelSummary `json:"models"`
-	MeanFlipRate   float64        `json:"mean_single_shot_flip_rate"` // average over queries
-	SingleShotSame float64        `json:"single_shot_agreement"`      // share of queries whose single-shot best is the best
+	MeanFlipRate   Number         `json:"mean_single_shot_flip_rate"` // average over queries
+	SingleShotSame Number         `json:"single_shot_agreement"`      // share of queries whose single-shot best is the best
 	Undecided      int            `json:"queries_without_best"`       // queries where no model had a scored observation
+	Agreement      []Agreement    `json:"judge_agreement,omitempty"`  // every pair of judges, when there are several
+}
+
+// Agreement is how often two judges pass or fail the same generations.
+type Agreement struct {
+	A      string `json:"a"`
+	B      string `json:"b"`
+	Both   int64  `json:"both_scored"` // generations both judges scored
+	Agrees Number `json:"agreement"`   // share of those with the same passed; NaN when none
 }
 
 // Summarize computes the summary of labels ls (with pass@k columns ks) and
@@ -45,7 +56,7 @@ func Summarize(ls []record.Label, ks []int, rs []record.Route, models []string) 
 	idx := map[string]int{}
 	for i, m := range models {
 		idx[m] = i
-		s.Models = append(s.Models, ModelSummary{Model: m, PassAtK: make([]float64, len(ks))})
+		s.Models = append(s.Models, ModelSummary{Model: m, PassAtK: make([]Number, len(ks))})
 	}
 	type acc struct{ mean, std, ci, cost, pbest mean }
 	accs := make([]acc, len(models))
@@ -83,13 +94,13 @@ func Summarize(ls []record.Label, ks []int, rs []record.Route, models []string) 
 	}
 	for i := range s.Models {
 		m, a := &s.Models[i], &accs[i]
-		m.MeanSuccess, m.MeanStd, m.MeanCIWidth = a.mean.value(), a.std.value(), a.ci.value()
-		m.CostMean, m.MeanPBest = a.cost.value(), a.pbest.value()
+		m.MeanSuccess, m.MeanStd, m.MeanCIWidth = Number(a.mean.value()), Number(a.std.value()), Number(a.ci.value())
+		m.CostMean, m.MeanPBest = Number(a.cost.value()), Number(a.pbest.value())
 		for k := range ks {
-			m.PassAtK[k] = passes[i][k].value()
+			m.PassAtK[k] = Number(passes[i][k].value())
 		}
 		if s.Queries > 0 {
-			m.BestShare /= float64(s.Queries)
+			m.BestShare /= Number(s.Queries)
 		}
 	}
 	var flip, same mean
@@ -105,8 +116,49 @@ func Summarize(ls []record.Label, ks []int, rs []record.Route, models []string) 
 			same.add(0)
 		}
 	}
-	s.MeanFlipRate, s.SingleShotSame = flip.value(), same.value()
+	s.MeanFlipRate, s.SingleShotSame = Number(flip.value()), Number(same.value())
 	return s
+}
+
+// JudgeAgreement compares every pair of judges on the generations both
+// scored: the share where both pass or both fail. Judges are in name order.
+func JudgeAgreement(scores []record.Score) []Agreement {
+	passed := map[string]map[string]bool{} // judge → generation key → passed
+	for _, sc := range scores {
+		if sc.Status != record.StatusScored {
+			continue
+		}
+		if passed[sc.Judge] == nil {
+			passed[sc.Judge] = map[string]bool{}
+		}
+		passed[sc.Judge][sc.GenerationKey] = sc.Passed
+	}
+	judges := make([]string, 0, len(passed))
+	for j := range passed {
+		judges = append(judges, j)
+	}
+	slices.Sort(judges)
+	var out []Agreement
+	for i, a := range judges {
+		for _, b := range judges[i+1:] {
+			ag := Agreement{A: a, B: b}
+			var same int64
+			for k, pa := range passed[a] {
+				if pb, ok := passed[b][k]; ok {
+					ag.Both++
+					if pa == pb {
+						same++
+					}
+				}
+			}
+			ag.Agrees = Number(math.NaN())
+			if ag.Both > 0 {
+				ag.Agrees = Number(float64(same) / float64(ag.Both))
+			}
+			out = append(out, ag)
+		}
+	}
+	return out
 }
 
 // mean averages the finite values it is given.
@@ -155,14 +207,39 @@ func WriteText(w io.Writer, s Summary) error {
 		_, err = fmt.Fprintf(w, "\n%d queries; single-shot labels pick a different best model %.1f%% of the time (mean flip rate); draw 0 agrees with the distribution on %.1f%% of queries\n",
 			s.Queries, 100*s.MeanFlipRate, 100*s.SingleShotSame)
 	}
+	for _, ag := range s.Agreement {
+		if err == nil {
+			_, err = fmt.Fprintf(w, "judges %s and %s agree on %s of the %d samples both scored\n", ag.A, ag.B, pct(ag.Agrees), ag.Both)
+		}
+	}
 	if err == nil && s.Undecided > 0 {
 		_, err = fmt.Fprintf(w, "\n%d of %d queries have no scored observation for any model\n", s.Undecided, s.Queries)
 	}
 	return err
 }
 
-func num(v float64, prec int) string {
-	if math.IsNaN(v) {
+// Number is a figure that may be undefined (NaN); JSON writes that as null,
+// which encoding/json cannot do for a bare float64.
+type Number float64
+
+// MarshalJSON writes the number, or null when it is NaN or infinite.
+func (n Number) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f)
+}
+
+func pct(v Number) string {
+	if math.IsNaN(float64(v)) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(v))
+}
+
+func num(v Number, prec int) string {
+	if math.IsNaN(float64(v)) {
 		return "-"
 	}
 	return fmt.Sprintf("%.*f", prec, v)

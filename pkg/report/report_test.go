@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestSummarize(t *testing.T) {
 	if b.MeanSuccess != 1 || b.Queries != 1 || b.Errors != 4 || b.BestShare != 0.5 || b.PassAtK[0] != 1 {
 		t.Errorf("model b: %+v (NaN means must be skipped)", b)
 	}
-	if math.Abs(a.MeanCIWidth-0.5) > 1e-12 || s.MeanFlipRate != 0.4 || s.SingleShotSame != 0 {
+	if math.Abs(float64(a.MeanCIWidth)-0.5) > 1e-12 || s.MeanFlipRate != 0.4 || s.SingleShotSame != 0 {
 		t.Errorf("ci width %v flip %v same %v", a.MeanCIWidth, s.MeanFlipRate, s.SingleShotSame)
 	}
 	var out strings.Builder
@@ -42,5 +43,31 @@ func TestSummarize(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestJudgeAgreementAndJSON(t *testing.T) {
+	sc := func(key, judge, status string, passed bool) record.Score {
+		return record.Score{GenerationKey: key, Judge: judge, Status: status, Passed: passed}
+	}
+	ag := JudgeAgreement([]record.Score{
+		sc("k1", "b", record.StatusScored, true), sc("k1", "a", record.StatusScored, true),
+		sc("k2", "a", record.StatusScored, false), sc("k2", "b", record.StatusScored, true),
+		sc("k3", "a", record.StatusScored, true), sc("k3", "b", record.StatusUnscored, false),
+		sc("k4", "a", record.StatusScored, false), sc("k4", "b", record.StatusScored, false),
+		sc("k5", "c", record.StatusScored, true),
+	})
+	if len(ag) != 3 || ag[0].A != "a" || ag[0].B != "b" || ag[0].Both != 3 || math.Abs(float64(ag[0].Agrees)-2.0/3) > 1e-12 {
+		t.Fatalf("agreement %+v", ag)
+	}
+	if ag[1].B != "c" || ag[1].Both != 0 || !math.IsNaN(float64(ag[1].Agrees)) {
+		t.Fatalf("judges with nothing in common: %+v", ag[1])
+	}
+	b, err := json.Marshal(Summary{Agreement: ag, MeanFlipRate: Number(math.NaN())})
+	if err != nil {
+		t.Fatalf("a summary with undefined figures must encode: %v", err)
+	}
+	if !strings.Contains(string(b), `"mean_single_shot_flip_rate":null`) || !strings.Contains(string(b), `"agreement":null`) {
+		t.Fatalf("NaN must encode as null: %s", b)
 	}
 }
