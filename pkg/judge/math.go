@@ -25,14 +25,12 @@ type mathJudge struct {
 var _ Judge = (*mathJudge)(nil)
 
 func newMath(cfg config.Judge) (Judge, error) {
-	j := &mathJudge{name: displayName(cfg)}
-	if cfg.Pattern != "" {
-		re, err := compilePattern(cfg)
-		if err != nil {
-			return nil, err
-		}
-		j.re = re
+	re, err := optionalPattern(cfg)
+	if err != nil {
+		return nil, err
 	}
+	j := &mathJudge{name: displayName(cfg)}
+	j.re = re
 	return j, nil
 }
 

@@ -33,14 +33,12 @@ func newNumeric(cfg config.Judge) (Judge, error) {
 	case tol == 0:
 		tol = defaultTolerance
 	}
-	j := &numericJudge{name: displayName(cfg), tolerance: tol}
-	if cfg.Pattern != "" {
-		re, err := compilePattern(cfg)
-		if err != nil {
-			return nil, err
-		}
-		j.re = re
+	re, err := optionalPattern(cfg)
+	if err != nil {
+		return nil, err
 	}
+	j := &numericJudge{name: displayName(cfg), tolerance: tol}
+	j.re = re
 	return j, nil
 }
 

@@ -228,6 +228,14 @@ func compilePattern(cfg config.Judge) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// optionalPattern compiles the judge's pattern when it has one; nil when not.
+func optionalPattern(cfg config.Judge) (*regexp.Regexp, error) {
+	if cfg.Pattern == "" {
+		return nil, nil
+	}
+	return compilePattern(cfg)
+}
+
 // lastMatch returns the text of the last match of re in s: its first group
 // when re has one, else the whole match.
 func lastMatch(re *regexp.Regexp, s string) (string, bool) {
