@@ -2,9 +2,7 @@ package parquetio
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -676,27 +674,79 @@ func TestRenameFailureRemovesTemp(t *testing.T) {
 	assertOnly(t, path, "keep")
 }
 
-// TestWriteErrorMidFile fails the write after some bytes reached the temp
-// file: the temp file is removed and the existing file is untouched.
+// TestWriteErrorMidFile fails a streamed write after a row group reached
+// the temp file: the temp file is removed and the existing file is untouched.
 func TestWriteErrorMidFile(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "x.parquet")
+	path := filepath.Join(dir, "generations.parquet")
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := writeAtomic(path, func(w io.Writer) error {
-		if _, err := w.Write([]byte("PAR1 half a file")); err != nil {
-			return err
+	w, err := NewGenerationsWriter(path, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxRowGroupRows + 10 { // one row group is written out
+		if err := w.Write(record.Generation{Key: fmt.Sprint(i), QueryID: "q", Model: "m", SampleIndex: int32(i)}); err != nil {
+			t.Fatal(err)
 		}
-		return errors.New("boom")
-	})
-	if err == nil {
-		t.Fatal("writeAtomic succeeded")
+	}
+	err = w.Write(record.Generation{QueryID: "q", Model: "m", SampleIndex: 3}) // out of order
+	if err == nil || !strings.Contains(err.Error(), "sorts before") {
+		t.Fatalf("out-of-order row: err = %v", err)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("Close after a failed Write succeeded")
 	}
 	if got, _ := os.ReadFile(path); string(got) != "old" {
 		t.Errorf("existing file changed to %q", got)
 	}
-	assertOnly(t, dir, "x.parquet")
+	assertOnly(t, dir, "generations.parquet")
+}
+
+// TestRowWriterSameBytes streams rows one at a time and writes them as one
+// slice: the files are byte-identical, and so is an aborted writer's
+// absence.
+func TestRowWriterSameBytes(t *testing.T) {
+	dir := t.TempDir()
+	rows := make([]record.Generation, 0, 3000)
+	for q := range 300 {
+		for i := range 10 {
+			rows = append(rows, record.Generation{Key: fmt.Sprint(q, "/", i), QueryID: fmt.Sprint(q), Model: "m",
+				SampleIndex: int32(i), OutputText: strings.Repeat("x", q%17), CreatedAt: time.UnixMilli(int64(q)).UTC()})
+		}
+	}
+	whole := filepath.Join(dir, "a.parquet")
+	if err := WriteGenerations(whole, rows, testMeta); err != nil {
+		t.Fatal(err)
+	}
+	streamed := filepath.Join(dir, "b.parquet")
+	w, err := NewGenerationsWriter(streamed, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.Rows() != len(rows) {
+		t.Fatalf("Rows = %d", w.Rows())
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(whole)
+	b, _ := os.ReadFile(streamed)
+	if !bytes.Equal(a, b) {
+		t.Fatal("streamed file differs from the one written at once")
+	}
+	aborted, err := NewScoresWriter(filepath.Join(dir, "c.parquet"), testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aborted.Abort()
+	assertOnly(t, dir, "a.parquet", "b.parquet")
 }
 
 func TestRoutesModelNames(t *testing.T) {

@@ -1,18 +1,14 @@
 package parquetio
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -136,81 +132,20 @@ func writerProperties() *parquet.WriterProperties {
 	)
 }
 
-// write writes rows to path atomically; see writeAtomic.
+// write writes rows to path atomically, in the order given, through a
+// RowWriter; the caller has checked their order.
 func (t *table[R]) write(path string, rows []R, meta Meta) error {
-	md, err := meta.metadata(t.kind)
+	w, err := newRowWriter(t, path, meta, nil, false)
 	if err != nil {
-		return fmt.Errorf("write %s %q: %w", t.kind, path, err)
+		return err
 	}
-	sc := t.schema(&md)
-	err = writeAtomic(path, func(w io.Writer) error {
-		fw, err := pqarrow.NewFileWriter(sc, w, writerProperties(), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-		if err != nil {
-			return fmt.Errorf("create parquet writer: %w", err)
-		}
-		if err := t.writeBatches(fw, sc, rows); err != nil {
-			_ = fw.Close()
+	for _, r := range rows {
+		if err := w.Write(r); err != nil {
+			w.Abort()
 			return err
 		}
-		if err := fw.Close(); err != nil {
-			return fmt.Errorf("close parquet writer: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("write %s %q: %w", t.kind, path, err)
 	}
-	return nil
-}
-
-// writeBatches appends rows in batches of at most maxRowGroupRows rows and
-// about maxBatchBytes bytes, one row group per batch. An empty rows slice
-// still writes one empty row group so every reader sees the schema.
-func (t *table[R]) writeBatches(fw *pqarrow.FileWriter, sc *arrow.Schema, rows []R) error {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	appenders := make([]func(*R), len(t.columns))
-	for i, c := range t.columns {
-		appenders[i] = c.writer(b.Field(i))
-	}
-	lo := 0
-	for {
-		hi, bytes := lo, 0
-		for hi < len(rows) && hi-lo < maxRowGroupRows && (bytes < maxBatchBytes || hi == lo) {
-			if t.rowBytes != nil {
-				bytes += t.rowBytes(&rows[hi])
-			}
-			hi++
-		}
-		batch := rows[lo:hi]
-		b.Reserve(len(batch))
-		for i, c := range t.columns {
-			if c.dataBytes == nil {
-				continue
-			}
-			n := 0
-			for j := range batch {
-				n += c.dataBytes(&batch[j])
-			}
-			b.Field(i).(*array.StringBuilder).ReserveData(n)
-		}
-		for j := range batch {
-			r := &batch[j]
-			for _, app := range appenders {
-				app(r)
-			}
-		}
-		rec := b.NewRecordBatch()
-		err := fw.Write(rec)
-		rec.Release()
-		if err != nil {
-			return fmt.Errorf("write rows %d to %d: %w", lo, hi, err)
-		}
-		if hi >= len(rows) {
-			return nil
-		}
-		lo = hi
-	}
+	return w.Close()
 }
 
 // onlyWriter hides the Close method of the file, so closing the Parquet
@@ -218,57 +153,6 @@ func (t *table[R]) writeBatches(fw *pqarrow.FileWriter, sc *arrow.Schema, rows [
 type onlyWriter struct{ w io.Writer }
 
 func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
-
-// writeAtomic calls write with a buffered temp file next to path
-// (path + ".tmp-<random>"), then flushes, fsyncs and closes it and renames it
-// over path. On any error the temp file is removed and path is untouched.
-func writeAtomic(path string, write func(w io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temp file: %w", err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				_ = f.Close()
-			}
-			_ = os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := write(onlyWriter{bw}); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %q: %w", tmp, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("chmod %q: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %q: %w", tmp, err)
-	}
-	closed = true
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %q: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %q: %w", tmp, err)
-	}
-	// Make the rename durable; not every file system can sync a directory,
-	// and the file itself is already safe, so a failure here is not an error.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
-}
 
 // openReader opens a Parquet file for Arrow reading. The caller closes the
 // returned file.Reader.
