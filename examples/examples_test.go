@@ -24,6 +24,8 @@ var runFiles = []string{
 	"mmlu/dars.yaml",
 	"arc/dars.yaml",
 	"triviaqa/dars.yaml",
+	"humaneval/dars.yaml",
+	"mbpp/dars.yaml",
 	"vllm/dars.yaml",
 	"openai/dars.yaml",
 }
@@ -100,7 +102,8 @@ func TestRunFiles(t *testing.T) {
 			if err := tmpl.Execute(&out, data); err != nil {
 				t.Fatalf("render template: %v", err)
 			}
-			if !strings.Contains(out.String(), "Final Answer: <answer>") {
+			// A code judge reads a code block, not a final-answer line.
+			if cfg.Judges[0].Type != "code" && !strings.Contains(out.String(), "Final Answer: <answer>") {
 				t.Errorf("rendered prompt lacks the answer line:\n%s", out.String())
 			}
 			if l := cfg.Judges[0].Letters; l != "" {

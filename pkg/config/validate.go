@@ -17,7 +17,7 @@ var safeName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 // Allowed values of the enumerated settings; "" means "unset" where listed.
 var (
-	presets   = []string{"gsm8k", "mmlu", "arc", "triviaqa", "plain", ""}
+	presets   = []string{"gsm8k", "mmlu", "arc", "triviaqa", "humaneval", "mbpp", "plain", ""}
 	formats   = []string{"jsonl", "csv", "parquet", ""}
 	providers = []string{ProviderOpenAI, ProviderAzure, ProviderSim}
 	priors    = []string{"jeffreys", "uniform"}
@@ -213,6 +213,11 @@ func (c *Config) validateJudges(v *validator) {
 		}
 		if j.Type == "" {
 			v.add(f("type"), "empty; want a judge type, e.g. exact or math")
+		}
+		if j.Model != "" {
+			if _, ok := c.ModelByName(j.Model); !ok {
+				v.add(f("model"), "%q names no models[] entry; want one of the run file's models (candidate: false for a judge that is not sampled)", j.Model)
+			}
 		}
 		if j.Primary {
 			if primary >= 0 {

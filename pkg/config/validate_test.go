@@ -45,7 +45,7 @@ func TestValidate(t *testing.T) {
 		{"dot run", func(c *Config) { c.Run = ".." }, `run: ".." is not a safe directory name`},
 		{"empty out", func(c *Config) { c.Out = "" }, "out: empty"},
 		{"no dataset", func(c *Config) { c.Dataset.Path = "" }, "dataset.path: empty"},
-		{"preset", func(c *Config) { c.Dataset.Preset = "gsm9k" }, `dataset.preset: unknown value "gsm9k" (want gsm8k, mmlu, arc, triviaqa, plain)`},
+		{"preset", func(c *Config) { c.Dataset.Preset = "gsm9k" }, `dataset.preset: unknown value "gsm9k" (want gsm8k, mmlu, arc, triviaqa, humaneval, mbpp, plain)`},
 		{"format", func(c *Config) { c.Dataset.Format = "xml" }, `dataset.format: unknown value "xml"`},
 		{"limit", func(c *Config) { c.Dataset.Limit = -1 }, "dataset.limit: -1 is negative"},
 		{"samples", func(c *Config) { c.Sampling.Samples = 0 }, "sampling.samples: 0; want at least 1"},

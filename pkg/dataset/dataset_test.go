@@ -87,6 +87,27 @@ func TestLoadPresets(t *testing.T) {
 			},
 		},
 		{
+			name: "humaneval",
+			file: "humaneval.jsonl",
+			opts: Options{Preset: PresetHumanEval},
+			want: []Query{
+				{ID: "HumanEval/0", Question: "def add(a: int, b: int) -> int:\n    \"\"\"Return a + b.\n    >>> add(2, 3)\n    5\n    \"\"\"\n", Line: 1},
+				{ID: "HumanEval/1", Question: "def first(xs: list):\n    \"\"\"Return the first item, or None for an empty list.\"\"\"\n", Line: 2},
+			},
+		},
+		{
+			name: "mbpp, sanitized and original",
+			file: "mbpp.json",
+			opts: Options{Preset: PresetMBPP},
+			want: []Query{
+				{
+					ID: "2", Question: "Write a function to find the shared elements from the given two lists.", Line: 2,
+					Context: "assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))\nassert set(similar_elements((1, 2, 3, 4),(5, 4, 3, 7))) == set((3, 4))",
+				},
+				{ID: "11", Question: "Write a python function to find the square root of a number, rounded down.", Context: "assert isqrt(17) == 4", Line: 10},
+			},
+		},
+		{
 			name: "plain csv with a JSON list cell",
 			file: "plain.csv",
 			want: []Query{
@@ -279,6 +300,8 @@ func TestLoadErrors(t *testing.T) {
 		{"csv bad variants cell", "data.csv", "question,variants\nhello,\"[\"\"x\"\"\"\n", Options{}, []string{`data.csv:2: field "variants": want a list, got a string that is not a JSON list`}},
 		{"json array element not an object", "data.json", "[\n{\"question\":\"a\"},\n 3\n]", Options{}, []string{"data.json:3: malformed JSON: want an object, got number"}},
 		{"json array truncated", "data.json", "[\n{\"question\":\"a\"},\n", Options{}, []string{"data.json:", "malformed JSON"}},
+		{"mbpp test not a string", "mbpp.json", "[\n{\"task_id\":1,\"prompt\":\"p\",\"test_list\":[\"assert f()\"]},\n{\"task_id\":2,\"prompt\":\"p\",\"test_list\":[\"assert f()\",[1]]}\n]", Options{Preset: PresetMBPP}, []string{`mbpp.json:3: field "test_list": item 2: want a string or number, got list`}},
+		{"humaneval missing prompt", "HumanEval.jsonl", "{\"task_id\":\"HumanEval/0\",\"test\":\"\"}\n", Options{Preset: PresetHumanEval}, []string{`HumanEval.jsonl:1: field "prompt": missing`}},
 		{"unknown preset", "data.jsonl", "{\"question\":\"a\"}\n", Options{Preset: "squad"}, []string{`unknown preset "squad"`, "data.jsonl"}},
 		{"unknown format", "data.jsonl", "{\"question\":\"a\"}\n", Options{Format: "xml"}, []string{`unknown format "xml"`, "data.jsonl"}},
 		{"negative limit", "data.jsonl", "{\"question\":\"a\"}\n", Options{Limit: -1}, []string{"limit -1"}},

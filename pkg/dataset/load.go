@@ -18,7 +18,8 @@ type Options struct {
 	// (.jsonl, .json, .ndjson, .csv, .parquet, each optionally followed by .gz,
 	// which is read through gzip).
 	Format string
-	// Preset is gsm8k, mmlu, arc, triviaqa or plain; "" means plain.
+	// Preset is gsm8k, mmlu, arc, triviaqa, humaneval, mbpp or plain; ""
+	// means plain.
 	Preset string
 	// Fields overrides the preset's mapping field by field: a non-empty name
 	// replaces the preset's. A field named here must exist in every row (a

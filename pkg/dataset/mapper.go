@@ -103,7 +103,7 @@ func (m *mapper) query(row map[string]any, line int) (Query, error) {
 		}
 		q.ID = strconv.Itoa(m.rows)
 	}
-	if q.Context, err = m.text(row, line, f.Context, m.explicit.Context != ""); err != nil {
+	if q.Context, err = m.context(row, line); err != nil {
 		return q, err
 	}
 	if q.Task, err = m.text(row, line, f.Task, m.explicit.Task != ""); err != nil {
@@ -145,6 +145,29 @@ func (m *mapper) text(row map[string]any, line int, field string, required bool)
 		return "", m.fail(line, name, "%w", err)
 	}
 	return s, nil
+}
+
+// context returns the context field: a scalar, or under a preset with
+// contextLines also a list of strings joined one per line.
+func (m *mapper) context(row map[string]any, line int) (string, error) {
+	field := m.fields.Context
+	required := m.explicit.Context != ""
+	if m.preset.contextLines {
+		if name, v, ok := lookup(row, field); ok {
+			if items, isList := v.([]any); isList {
+				lines := make([]string, len(items))
+				for i, it := range items {
+					s, err := scalar(it)
+					if err != nil {
+						return "", m.fail(line, name, "item %d: %w", i+1, err)
+					}
+					lines[i] = s
+				}
+				return strings.Join(lines, "\n"), nil
+			}
+		}
+	}
+	return m.text(row, line, field, required)
 }
 
 // choices fills q.Choices in letter order and returns the label of each

@@ -7,11 +7,13 @@ import (
 
 // Preset names accepted in Options.Preset.
 const (
-	PresetPlain    = "plain"
-	PresetGSM8K    = "gsm8k"
-	PresetMMLU     = "mmlu"
-	PresetARC      = "arc"
-	PresetTriviaQA = "triviaqa"
+	PresetPlain     = "plain"
+	PresetGSM8K     = "gsm8k"
+	PresetMMLU      = "mmlu"
+	PresetARC       = "arc"
+	PresetTriviaQA  = "triviaqa"
+	PresetHumanEval = "humaneval"
+	PresetMBPP      = "mbpp"
 )
 
 // answerRule says how a preset normalises the gold answer.
@@ -40,11 +42,14 @@ type preset struct {
 	// headerless is the header of a CSV without one, used when the first
 	// row lacks the question column and has exactly this many columns.
 	headerless []string
+	// contextLines lets the context field be a list of strings, joined one
+	// per line (MBPP's asserts, shown to the model as the tests to pass).
+	contextLines bool
 }
 
 // Presets lists the names Load accepts in Options.Preset, "plain" first.
 func Presets() []string {
-	return []string{PresetPlain, PresetGSM8K, PresetMMLU, PresetARC, PresetTriviaQA}
+	return []string{PresetPlain, PresetGSM8K, PresetMMLU, PresetARC, PresetTriviaQA, PresetHumanEval, PresetMBPP}
 }
 
 // presetByName returns the named preset; "" is plain.
@@ -82,6 +87,20 @@ func presetByName(name string) (preset, error) {
 		}, nil
 	case PresetTriviaQA:
 		return preset{fields: Fields{ID: "id", Question: "question", Answer: "golden_answers"}}, nil
+	case PresetHumanEval:
+		// The question is the function's signature and docstring. There is
+		// no gold answer: the code judge runs the row's "test" against
+		// "entry_point" (canonical_solution is one solution, not the only one).
+		return preset{fields: Fields{ID: "task_id", Question: "prompt"}}, nil
+	case PresetMBPP:
+		// The prompt does not name the function; the tests do, so they are
+		// the context. The code judge reads test_list and test_imports (or
+		// test_setup_code) from the row. Sanitized MBPP calls the task
+		// "prompt", the original "text".
+		return preset{
+			fields:       Fields{ID: "task_id", Question: "prompt|text", Context: "test_list"},
+			contextLines: true,
+		}, nil
 	}
 	return preset{}, fmt.Errorf("unknown preset %q (want %s)", name, strings.Join(Presets(), ", "))
 }

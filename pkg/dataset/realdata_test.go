@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -55,6 +56,22 @@ func TestLoadRealData(t *testing.T) {
 			check: func(t *testing.T, q Query) {
 				if q.Answer == "" || len(q.Answers) == 0 || q.Answers[0] != q.Answer {
 					t.Errorf("query %s (line %d): answer %q, answers %q", q.ID, q.Line, q.Answer, q.Answers)
+				}
+			},
+		},
+		{
+			name: "humaneval", file: "humaneval/HumanEval.jsonl.gz", preset: PresetHumanEval, rows: 164,
+			check: func(t *testing.T, q Query) {
+				if q.Answer != "" || q.Fields["test"] == nil || q.Fields["entry_point"] == nil {
+					t.Errorf("query %s (line %d): answer %q, fields %v", q.ID, q.Line, q.Answer, q.Fields)
+				}
+			},
+		},
+		{
+			name: "mbpp", file: "mbpp/sanitized-mbpp.json", preset: PresetMBPP, rows: 427,
+			check: func(t *testing.T, q Query) {
+				if !strings.HasPrefix(q.Context, "assert") || q.Fields["test_list"] == nil {
+					t.Errorf("query %s (line %d): context %q", q.ID, q.Line, q.Context)
 				}
 			},
 		},

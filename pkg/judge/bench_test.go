@@ -31,6 +31,33 @@ func BenchmarkMath(b *testing.B) {
 	benchmarkJudge(b, config.Judge{Name: "m", Type: "math"}, gold(`\frac{1}{2}`))
 }
 
+// BenchmarkMathCases judges the rows of the math case table in turn, a mix
+// of every normalisation and comparison path; one op is one verdict.
+func BenchmarkMathCases(b *testing.B) {
+	j, err := New(config.Judge{Name: "m", Type: "math"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases := readMathCases(b)
+	items := make([]Item, len(cases))
+	outputs := make([]string, len(cases))
+	for i, c := range cases {
+		items[i] = gold(c.gold)
+		outputs[i] = `\boxed{` + c.answer + `}`
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := j.Judge(ctx, items[i], outputs[i]); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(cases) {
+			i = 0
+		}
+	}
+}
+
 func BenchmarkNumeric(b *testing.B) {
 	benchmarkJudge(b, config.Judge{Name: "n", Type: "numeric"}, gold("0.5"))
 }

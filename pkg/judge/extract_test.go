@@ -178,7 +178,7 @@ func TestNormalizeMath(t *testing.T) {
 		{`\frac1{2}`, `\frac{1}{2}`},
 		{`\left( 1, 2 \right)`, `(1,2)`},
 		{`\leftarrow`, `\leftarrow`},
-		{`5\text{ cm}`, `5cm`},
+		{`5\text{ cm}`, `5`},
 		{`\textbf{yes}`, `yes`},
 		{`x = 5`, `5`},
 		{`5.0`, `5`},

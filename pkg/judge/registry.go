@@ -39,9 +39,11 @@ var types = map[string]judgeType{
 	"regex":    {version: 1, options: []string{optPattern, optCaseSensitive}, build: newRegex},
 	"numeric":  {version: 1, options: []string{optPattern, optTolerance}, build: newNumeric},
 	"choice":   {version: 1, options: []string{optLetters}, build: newChoice},
-	"math":     {version: 1, options: []string{optPattern}, build: newMath},
+	"math":     {version: 2, options: []string{optPattern}, build: newMath},
 	"f1":       {version: 1, options: []string{optF1Threshold}, build: newF1},
 	"exec":     {version: 1, options: []string{optCommand, optExecWorkers, optExecTimeout}, build: newExec},
+	"code":     {version: 1, options: []string{optCommand, optExecWorkers, optExecTimeout, optMemoryMB}, build: newCode},
+	"llm":      {version: 1, options: []string{optModel, optRubric, optVotes, optTemperature, optMaxTokens}, build: newLLM},
 }
 
 // Types returns the judge type names New accepts, sorted.
@@ -98,6 +100,24 @@ func setOptions(cfg config.Judge) []string {
 	if cfg.ExecTimeout != "" {
 		set = append(set, optExecTimeout)
 	}
+	if cfg.MemoryMB != 0 {
+		set = append(set, optMemoryMB)
+	}
+	if cfg.Model != "" {
+		set = append(set, optModel)
+	}
+	if cfg.Rubric != "" {
+		set = append(set, optRubric)
+	}
+	if cfg.Votes != 0 {
+		set = append(set, optVotes)
+	}
+	if cfg.Temperature != nil {
+		set = append(set, optTemperature)
+	}
+	if cfg.MaxTokens != 0 {
+		set = append(set, optMaxTokens)
+	}
 	return set
 }
 
@@ -118,6 +138,13 @@ func Hash(cfg config.Judge) string {
 		CaseSensitive bool     `json:"case_sensitive,omitempty"`
 		F1Threshold   string   `json:"f1_threshold,omitempty"`
 		Command       []string `json:"command,omitempty"`
+		Timeout       string   `json:"timeout,omitempty"`
+		MemoryMB      int      `json:"memory_mb,omitempty"`
+		Model         string   `json:"model,omitempty"`
+		Rubric        string   `json:"rubric,omitempty"`
+		Votes         int      `json:"votes,omitempty"`
+		Temperature   string   `json:"temperature,omitempty"`
+		MaxTokens     int      `json:"max_tokens,omitempty"`
 	}{Name: cfg.Name, Type: cfg.Type, Version: t.version}
 	for _, opt := range t.options {
 		switch opt {
@@ -135,10 +162,35 @@ func Hash(cfg config.Judge) string {
 			canon.CaseSensitive = cfg.CaseSensitive
 		case optF1Threshold:
 			canon.F1Threshold = strconv.FormatFloat(f1Threshold(cfg), 'g', -1, 64)
+		case optModel:
+			// The model's endpoint is part of every call's generation key;
+			// the caller adds it to the hash (see HashWith).
+			canon.Model = cfg.Model
+		case optRubric:
+			canon.Rubric = cfg.Rubric
+			if strings.TrimSpace(canon.Rubric) == "" {
+				canon.Rubric = DefaultRubric
+			}
+		case optVotes:
+			canon.Votes = llmVotes(cfg)
+		case optTemperature:
+			canon.Temperature = strconv.FormatFloat(llmTemperature(cfg), 'g', -1, 64)
+		case optMaxTokens:
+			canon.MaxTokens = cmpOr(cfg.MaxTokens, defaultLLMMaxTokens)
 		case optCommand:
 			// Workers and timeout decide throughput, not how an output is
-			// scored, so only the argv is part of the hash.
+			// scored, so only the argv is part of the hash (but see code).
 			canon.Command = cfg.Command
+			if cfg.Type == "code" && len(cfg.Command) == 0 {
+				canon.Command = []string{defaultCodeInterpreter}
+			}
+		case optExecTimeout:
+			// A code judge's timeout decides which programs pass.
+			if cfg.Type == "code" {
+				canon.Timeout = codeHashTimeout(cfg)
+			}
+		case optMemoryMB:
+			canon.MemoryMB = codeMemoryMB(cfg)
 		}
 	}
 	b, err := json.Marshal(canon)

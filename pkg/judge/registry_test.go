@@ -10,7 +10,7 @@ import (
 )
 
 func TestTypes(t *testing.T) {
-	want := []string{"choice", "contains", "exact", "exec", "f1", "math", "numeric", "regex"}
+	want := []string{"choice", "code", "contains", "exact", "exec", "f1", "llm", "math", "numeric", "regex"}
 	if got := Types(); !slices.Equal(got, want) {
 		t.Errorf("Types() = %v, want %v", got, want)
 	}
@@ -29,7 +29,7 @@ func TestNew(t *testing.T) {
 		{"choice", config.Judge{Name: "a", Type: "choice", Letters: "ABCDE"}, ""},
 		{"math pattern", config.Judge{Name: "a", Type: "math", Pattern: `= (.+)`}, ""},
 		{"unknown", config.Judge{Name: "x", Type: "foo"},
-			`judge "x": unknown type "foo" (want one of: choice, contains, exact, exec, f1, math, numeric, regex)`},
+			`judge "x": unknown type "foo" (want one of: choice, code, contains, exact, exec, f1, llm, math, numeric, regex)`},
 		{"empty type", config.Judge{Name: "x"}, `judge "x": unknown type ""`},
 		{"regex without pattern", config.Judge{Name: "r", Type: "regex"}, `judge "r": option "pattern" is required`},
 		{"invalid regex", config.Judge{Name: "r", Type: "regex", Pattern: "("}, `judge "r": option "pattern": compile "("`},
@@ -83,7 +83,7 @@ func TestHash(t *testing.T) {
 	}
 	// A fixed value: the hash is stored with scores, so it must not drift
 	// between builds. Change it only together with a version bump.
-	const golden = "bf87f4da2554387aeef627a670f2ae492d4a83d7fe6d3c95897f3cbd7a8eb043"
+	const golden = "a4dea75575482e28d19047f540025d5d5beb55f77535a7a77e4f6663f4e15ed6"
 	if got := Hash(config.Judge{Name: "answer", Type: "math"}); got != golden {
 		t.Logf("Hash(math) = %s", got)
 		t.Errorf("Hash of a fixed config changed; update golden only with a judge version bump")
