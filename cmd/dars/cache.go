@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/darslabs/dars/pkg/keyset"
 	"github.com/darslabs/dars/pkg/record"
 	"github.com/darslabs/dars/pkg/store"
 )
@@ -41,22 +42,19 @@ func (a *app) openCache(ctx context.Context, dir string) (*store.Store, error) {
 	}
 }
 
+// cacheBatch is how many generations one transaction copies to or from the
+// cache.
+const cacheBatch = 2000
+
 // fromCache copies into the run store every generation of the plan that the
 // run lacks and the cache holds (an identical generation key is the same
-// request).
+// request), a batch at a time.
 func (a *app) fromCache(ctx context.Context, env *runEnv, st *store.Store) error {
 	done, err := st.DoneKeys(ctx)
 	if err != nil {
 		return err
 	}
-	want := make(map[string]struct{})
-	for k := range env.keys {
-		if _, ok := done[k]; !ok {
-			want[k] = struct{}{}
-		}
-	}
-	copied := make(map[string]struct{})
-	if len(want) == 0 {
+	if done.Len() >= env.keys.Len() {
 		return nil
 	}
 	cache, err := a.openCache(ctx, env.cfg.Resolve(env.cfg.Cache))
@@ -64,60 +62,72 @@ func (a *app) fromCache(ctx context.Context, env *runEnv, st *store.Store) error
 		return err
 	}
 	var rows []record.Generation
+	copied := 0
+	put := func() error {
+		copied += len(rows)
+		err := st.PutGenerations(ctx, rows)
+		rows = rows[:0]
+		return err
+	}
 	err = cache.Generations(ctx, func(g record.Generation) error {
-		if _, ok := want[g.Key]; ok && g.Error == "" {
-			rows = append(rows, g)
-			copied[g.Key] = struct{}{}
+		if g.Error != "" || !env.keys.Has(g.Key) || done.Has(g.Key) {
+			return nil
+		}
+		if rows = append(rows, g); len(rows) == cacheBatch {
+			return put()
 		}
 		return nil
 	})
+	if err == nil && len(rows) > 0 {
+		err = put()
+	}
 	if cerr := cache.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	for len(rows) > 0 {
-		n := min(len(rows), 2000)
-		if err := st.PutGenerations(ctx, rows[:n]); err != nil {
-			return err
-		}
-		rows = rows[n:]
-	}
-	if len(copied) > 0 {
-		a.log.Info("answered from the cache", "samples", len(copied))
+	if copied > 0 {
+		a.log.Info("answered from the cache", "samples", copied)
 	}
 	return nil
 }
 
 // toCache adds the generations this pass made (those not in before, the
 // store's keys when it started, cache copies included) to the cache, so
-// later runs are answered from it.
-func (a *app) toCache(ctx context.Context, env *runEnv, st *store.Store, before map[string]struct{}) error {
-	gens, err := env.generations(ctx, st)
-	if err != nil {
-		return err
-	}
+// later runs are answered from it. The cache is opened only when there is
+// something to add.
+func (a *app) toCache(ctx context.Context, env *runEnv, st *store.Store, before *keyset.Set) error {
+	var cache *store.Store
 	var rows []record.Generation
-	for _, g := range gens {
-		if _, ok := before[g.Key]; !ok && g.Error == "" {
-			rows = append(rows, g)
+	put := func() error {
+		if cache == nil {
+			c, err := a.openCache(ctx, env.cfg.Resolve(env.cfg.Cache))
+			if err != nil {
+				return err
+			}
+			cache = c
 		}
-	}
-	if len(rows) == 0 {
-		return nil
-	}
-	cache, err := a.openCache(ctx, env.cfg.Resolve(env.cfg.Cache))
-	if err != nil {
+		err := cache.PutGenerations(ctx, rows)
+		rows = rows[:0]
 		return err
 	}
-	for len(rows) > 0 && err == nil {
-		n := min(len(rows), 2000)
-		err = cache.PutGenerations(ctx, rows[:n])
-		rows = rows[n:]
+	err := env.eachGeneration(ctx, st, func(g record.Generation) error {
+		if g.Error != "" || before.Has(g.Key) {
+			return nil
+		}
+		if rows = append(rows, g); len(rows) == cacheBatch {
+			return put()
+		}
+		return nil
+	})
+	if err == nil && len(rows) > 0 {
+		err = put()
 	}
-	if cerr := cache.Close(); err == nil {
-		err = cerr
+	if cache != nil {
+		if cerr := cache.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }

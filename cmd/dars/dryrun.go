@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/darslabs/dars/pkg/keyset"
 	"github.com/darslabs/dars/pkg/sampler"
 	"github.com/darslabs/dars/pkg/store"
 )
@@ -39,7 +39,7 @@ func (a *app) dryRun(ctx context.Context) error {
 		return err
 	}
 	opts := env.opts
-	opts.Done = done
+	opts.Done = done.Has
 	es, err := sampler.Estimate(env.work, opts)
 	if err != nil {
 		return badInput(err, "")
@@ -55,45 +55,35 @@ func (a *app) dryRun(ctx context.Context) error {
 }
 
 // storedKeys gathers the keys of the generations that need no request: the
-// run store's, the shard parts', and the shared cache's. Stores that do not
-// exist yet hold nothing and are not created.
-func (a *app) storedKeys(ctx context.Context, env *runEnv) (map[string]struct{}, error) {
-	done := map[string]struct{}{}
-	add := func(dir, what string) error {
-		if _, err := os.Stat(filepath.Join(dir, store.DBFile)); errors.Is(err, os.ErrNotExist) {
+// run store's, the shard parts', and the shared cache's. The stores are read
+// without their locks, so a dry run works beside a live run and sees what it
+// has committed; stores that do not exist yet hold nothing and are not
+// created.
+func (a *app) storedKeys(ctx context.Context, env *runEnv) (*keyset.Set, error) {
+	var done *keyset.Set
+	add := func(dir string) error {
+		st, err := store.OpenReader(dir)
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		st, err := store.Open(dir)
 		if err != nil {
-			if errors.Is(err, store.ErrLocked) {
-				return badInput(fmt.Errorf("dry run: %s: %w", what, err), "a run is using it; try again when it is done")
-			}
 			return err
 		}
 		keys, err := st.DoneKeys(ctx)
 		if cerr := st.Close(); err == nil {
 			err = cerr
 		}
-		if err != nil {
-			return err
-		}
-		for k := range keys {
-			if _, ok := env.keys[k]; ok {
-				done[k] = struct{}{}
-			}
-		}
-		return nil
+		done = keyset.Union(done, keys)
+		return err
 	}
-	if err := add(env.dir, "run store"); err != nil {
+	if err := add(env.dir); err != nil {
 		return nil, err
 	}
 	if env.parts != nil {
-		for k := range env.parts.done {
-			done[k] = struct{}{}
-		}
+		done = keyset.Union(done, env.parts.done)
 	}
 	if env.cfg.Cache != "" {
-		if err := add(env.cfg.Resolve(env.cfg.Cache), "cache"); err != nil {
+		if err := add(env.cfg.Resolve(env.cfg.Cache)); err != nil {
 			return nil, err
 		}
 	}

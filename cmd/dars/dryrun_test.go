@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/darslabs/dars/pkg/store"
 )
 
 // guardedEndpoint answers chat completions with n choices while open, and
@@ -162,6 +164,19 @@ func TestDryRunSendsNothing(t *testing.T) {
 	code, stdout, stderr = runDars(t, dir, "sample", "--dry-run", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	check(t, stdout, want{stored: 8, owed: 8, requests: 4, single: 8, prompt: 40, promptSingle: 80})
+
+	// Beside a live run (the store's lock held), a dry run reads what the
+	// run has committed instead of stopping.
+	live, err := store.Open(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runDars(t, dir, "sample", "--dry-run", "--json")
+	live.Close()
+	if code != exitOK {
+		t.Fatalf("dry run beside a live run: exit %d\n%s", code, stderr)
 	}
 	check(t, stdout, want{stored: 8, owed: 8, requests: 4, single: 8, prompt: 40, promptSingle: 80})
 	if ep.requests.Load() != sent {

@@ -11,24 +11,29 @@ import (
 	"time"
 
 	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/record"
 	"github.com/darslabs/dars/pkg/sampler"
 	"github.com/darslabs/dars/pkg/store"
 )
 
 // manifest is manifest.json: what a run is and what it holds (DESIGN §7).
 type manifest struct {
-	DarsVersion   string             `json:"dars_version"`
-	GoVersion     string             `json:"go_version"`
-	SchemaVersion string             `json:"schema_version"`
-	Run           string             `json:"run"`
-	ConfigHash    string             `json:"config_hash"`
-	Config        config.Config      `json:"config"` // secrets redacted
-	UpdatedAt     time.Time          `json:"updated_at"`
-	Counts        manifestCounts     `json:"counts"`
-	Models        []manifestModel    `json:"models"`
-	Totals        manifestTotals     `json:"totals"`
-	Timings       map[string]float64 `json:"timings_seconds"` // this invocation, per stage
-	LastSample    *sampler.Summary   `json:"last_sample,omitempty"`
+	DarsVersion   string          `json:"dars_version"`
+	GoVersion     string          `json:"go_version"`
+	SchemaVersion string          `json:"schema_version"`
+	Run           string          `json:"run"`
+	ConfigHash    string          `json:"config_hash"`
+	Config        config.Config   `json:"config"` // secrets redacted
+	UpdatedAt     time.Time       `json:"updated_at"`
+	Counts        manifestCounts  `json:"counts"`
+	Models        []manifestModel `json:"models"`
+	Totals        manifestTotals  `json:"totals"`
+	// JudgeCalls is what each llm judge's calls cost, every call the store
+	// holds (earlier rubrics' included: they were paid for). Totals leave
+	// it out: they are the candidates' generations.
+	JudgeCalls []manifestJudgeCalls `json:"judge_calls,omitempty"`
+	Timings    map[string]float64   `json:"timings_seconds"` // this invocation, per stage
+	LastSample *sampler.Summary     `json:"last_sample,omitempty"`
 }
 
 type manifestCounts struct {
@@ -39,6 +44,16 @@ type manifestCounts struct {
 	Generations      int64                       `json:"generations"`
 	GenerationErrors int64                       `json:"generation_errors"`
 	Scores           map[string]map[string]int64 `json:"scores"` // judge → status → count
+}
+
+type manifestJudgeCalls struct {
+	Judge            string  `json:"judge"`
+	Model            string  `json:"model"`
+	Calls            int64   `json:"calls"`
+	Errors           int64   `json:"errors"`
+	PromptTokens     int64   `json:"prompt_tokens"`
+	CompletionTokens int64   `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
 }
 
 type manifestModel struct {
@@ -71,7 +86,7 @@ func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *samp
 	}
 	m.Timings["total"] = total.Seconds()
 	m.Counts = manifestCounts{Queries: len(env.queries), Variants: len(env.variants), Models: len(env.models),
-		SamplesPlanned: int64(len(env.keys)), Scores: map[string]map[string]int64{}}
+		SamplesPlanned: int64(env.keys.Len()), Scores: map[string]map[string]int64{}}
 	byModel := map[string]*manifestModel{}
 	for _, mo := range env.models {
 		mm := manifestModel{Name: mo.Config.Name, Provider: mo.Config.Provider}
@@ -83,11 +98,7 @@ func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *samp
 	for i := range m.Models {
 		byModel[m.Models[i].Name] = &m.Models[i]
 	}
-	gens, err := env.generations(ctx, st)
-	if err != nil {
-		return m, err
-	}
-	for _, g := range gens {
+	err := env.eachGeneration(ctx, st, func(g record.Generation) error {
 		m.Counts.Generations++
 		mm := byModel[g.Model]
 		mm.Generations++
@@ -101,21 +112,36 @@ func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *samp
 		mm.PromptTokens += g.PromptTokens
 		mm.CompletionTokens += g.CompletionTokens
 		mm.CostUSD += g.CostUSD
+		return nil
+	})
+	if err != nil {
+		return m, err
 	}
 	for _, mm := range m.Models {
 		m.Totals.PromptTokens += mm.PromptTokens
 		m.Totals.CompletionTokens += mm.CompletionTokens
 		m.Totals.CostUSD += mm.CostUSD
 	}
-	scores, err := env.allScores(ctx, st)
-	if err != nil {
-		return m, err
-	}
-	for _, s := range scores {
+	err = env.eachScore(ctx, st, func(s record.Score) error {
 		if m.Counts.Scores[s.Judge] == nil {
 			m.Counts.Scores[s.Judge] = map[string]int64{}
 		}
 		m.Counts.Scores[s.Judge][s.Status]++
+		return nil
+	})
+	if err != nil {
+		return m, err
+	}
+	for _, j := range env.judges {
+		if j.model == nil {
+			continue
+		}
+		sp, err := st.SpendOf(ctx, llmJudgeQuery(j.cfg.Name, ""))
+		if err != nil {
+			return m, err
+		}
+		m.JudgeCalls = append(m.JudgeCalls, manifestJudgeCalls{Judge: j.cfg.Name, Model: j.model.Config.Name, Calls: sp.Generations,
+			Errors: sp.Errors, PromptTokens: sp.PromptTokens, CompletionTokens: sp.CompletionTokens, CostUSD: sp.CostUSD})
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

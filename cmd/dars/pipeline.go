@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/dataset"
 	"github.com/darslabs/dars/pkg/judge"
+	"github.com/darslabs/dars/pkg/keyset"
 	"github.com/darslabs/dars/pkg/labels"
 	"github.com/darslabs/dars/pkg/parquetio"
 	"github.com/darslabs/dars/pkg/provider"
@@ -38,80 +40,66 @@ type runEnv struct {
 	models   []sampler.Model
 	judges   []judgeEntry
 	opts     sampler.Options
-	keys     map[string]struct{} // every generation key the current plan owes
-	timings  map[string]float64  // seconds per stage, for the manifest
-	shard    shard               // the part of the run this invocation does
-	parts    *parts              // what shards wrote (unsharded invocations only; nil when none)
-
-	// The plan's stored generations and scores, read once per invocation
-	// after the stage that changes them (nil until then).
-	gens   []record.Generation
-	scores []record.Score
+	keys     *keyset.Set        // every generation key the current plan owes
+	timings  map[string]float64 // seconds per stage, for the manifest
+	shard    shard              // the part of the run this invocation does
+	parts    *parts             // what shards wrote (unsharded invocations only; nil when none)
 }
 
-// generations returns the plan's stored generations in output order,
-// reading the store on first use.
-func (env *runEnv) generations(ctx context.Context, st *store.Store) ([]record.Generation, error) {
-	if env.gens != nil {
-		return env.gens, nil
-	}
-	gens := make([]record.Generation, 0, len(env.keys))
-	err := st.Generations(ctx, func(g record.Generation) error {
-		if _, ok := env.keys[g.Key]; ok {
-			gens = append(gens, g)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+// eachGeneration calls fn for every stored generation of the plan, in
+// output order, with the shard parts' generations merged in (a key both
+// hold is the store's). Rows stream from the store: memory does not grow
+// with the run. It stops at fn's first error and returns it.
+func (env *runEnv) eachGeneration(ctx context.Context, st *store.Store, fn func(record.Generation) error) error {
+	var part []record.Generation
 	if env.parts != nil {
-		gens = mergeGenerations(gens, env.parts.gens)
+		part = env.parts.gens
 	}
-	env.gens = gens
-	return gens, nil
+	return mergeSorted(part, cmpGeneration, func(a, b *record.Generation) bool { return a.Key == b.Key }, fn,
+		func(emit func(record.Generation) error) error {
+			return st.Generations(ctx, func(g record.Generation) error {
+				if !env.keys.Has(g.Key) {
+					return nil
+				}
+				return emit(g)
+			})
+		})
 }
 
-// allScores returns every configured judge's stored scores of the plan's
-// generations, reading the store on first use.
-func (env *runEnv) allScores(ctx context.Context, st *store.Store) ([]record.Score, error) {
-	if env.scores != nil {
-		return env.scores, nil
-	}
+// eachScore calls fn for every stored verdict on the plan's generations by
+// a configured judge as configured now, in output order, with the shard
+// parts' verdicts merged in. It stops at fn's first error and returns it.
+func (env *runEnv) eachScore(ctx context.Context, st *store.Store, fn func(record.Score) error) error {
 	// Only verdicts of each judge's current configuration count: a changed
 	// judge's old verdicts wait for `dars judge` to replace them.
-	current := make(map[string]map[string]struct{}, len(env.judges))
+	current := make(map[string]*keyset.Set, len(env.judges))
 	for _, j := range env.judges {
 		keys, err := st.ScoredKeys(ctx, j.cfg.Name, j.hash)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		current[j.cfg.Name] = keys
 	}
-	scores := make([]record.Score, 0, len(env.keys)*len(env.judges))
-	err := st.Scores(ctx, "", func(s record.Score) error {
-		if _, ok := env.keys[s.GenerationKey]; !ok {
-			return nil
-		}
-		if _, ok := current[s.Judge][s.GenerationKey]; ok {
-			scores = append(scores, s)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	var part []record.Score
 	if env.parts != nil {
-		scores = mergeScores(scores, env.parts.scores)
+		part = env.parts.scores
 	}
-	env.scores = scores
-	return scores, nil
+	same := func(a, b *record.Score) bool { return a.GenerationKey == b.GenerationKey && a.Judge == b.Judge }
+	return mergeSorted(part, cmpScore, same, fn, func(emit func(record.Score) error) error {
+		return st.Scores(ctx, "", func(s record.Score) error {
+			if !env.keys.Has(s.GenerationKey) || !current[s.Judge].Has(s.GenerationKey) {
+				return nil
+			}
+			return emit(s)
+		})
+	})
 }
 
 type judgeEntry struct {
-	cfg  config.Judge
-	j    judge.Judge
-	hash string
+	cfg   config.Judge
+	j     judge.Judge
+	hash  string
+	model *sampler.Model // the model an llm judge calls; nil for other judges
 }
 
 // truther is what the simulator offers beyond Provider: the true success
@@ -194,7 +182,18 @@ func (a *app) loadEnv() (*runEnv, error) {
 		if err != nil {
 			return nil, badInput(fmt.Errorf("judges[%d]: %w", i, err), "")
 		}
-		env.judges = append(env.judges, judgeEntry{cfg: jc, j: j, hash: judge.Hash(jc)})
+		if l, ok := j.(interface{ SetLogger(*slog.Logger) }); ok {
+			l.SetLogger(a.log.With("judge", jc.Name))
+		}
+		je := judgeEntry{cfg: jc, j: j, hash: judge.Hash(jc)}
+		if _, ok := j.(*judge.LLM); ok {
+			if je.model, err = a.judgeModel(env, jc); err != nil {
+				return nil, badInput(fmt.Errorf("judges[%d]: %w", i, err), "")
+			}
+			// Another endpoint behind the same name judges differently.
+			je.hash = judge.HashWith(jc, je.model.Endpoint)
+		}
+		env.judges = append(env.judges, je)
 	}
 	env.variants = variantsOf(qs, cfg.Paraphrase.IncludeOriginal)
 	env.work = make([]sampler.Work, len(env.variants))
@@ -263,25 +262,22 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 		return sampler.Summary{}, err
 	}
 	if env.parts != nil {
-		for k := range env.parts.done {
-			done[k] = struct{}{}
-		}
+		done = keyset.Union(done, env.parts.done)
 	}
 	opts := env.opts
-	opts.Done = done
+	opts.Done = done.Has
 	opts.InFlight = inFlightContext(ctx)
 	opts.Log = a.log
 	var stored float64
 	if a.maxCost > 0 {
 		// The budget is the whole run's: what is stored was paid for.
-		gens, err := env.generations(ctx, st)
+		err := env.eachGeneration(ctx, st, func(g record.Generation) error {
+			stored += g.CostUSD
+			return nil
+		})
 		if err != nil {
 			return sampler.Summary{}, err
 		}
-		for _, g := range gens {
-			stored += g.CostUSD
-		}
-		env.gens = nil
 		opts.MaxCostUSD = a.maxCost - stored
 		if opts.MaxCostUSD <= 0 {
 			return sampler.Summary{}, fmt.Errorf("--max-cost $%.4g: %w: the stored samples cost $%.4g already; raise it to go on", a.maxCost, sampler.ErrBudget, stored)
@@ -292,7 +288,6 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	opts.Progress = pr.update
 	sum, err := sampler.Run(ctx, env.work, opts)
 	pr.finish(sum)
-	env.gens = nil
 	if errors.Is(err, sampler.ErrBudget) {
 		var spent float64
 		for _, m := range sum.Models {
@@ -314,62 +309,86 @@ func (a *app) sample(ctx context.Context, env *runEnv, st *store.Store) (sampler
 	return sum, err
 }
 
+// judgeChunk is how many generations the judge stage scores and commits at
+// a time: enough to keep every core busy, few enough that memory stays flat.
+const judgeChunk = 4096
+
 // judgeAll scores every stored generation of the plan that a judge has not
-// scored under its current configuration. Generations that failed get an
-// error verdict without calling the judge.
+// scored under its current configuration, streaming the store in chunks.
+// Generations that failed get an error verdict without calling the judge.
 func (a *app) judgeAll(ctx context.Context, env *runEnv, st *store.Store) error {
 	defer env.timed("judge", time.Now())
-	gens, err := env.generations(ctx, st)
-	if err != nil {
-		return err
-	}
-	env.scores = nil
 	for _, je := range env.judges {
 		scored, err := st.ScoredKeys(ctx, je.cfg.Name, je.hash)
 		if err != nil {
 			return err
 		}
 		if env.parts != nil {
-			for k := range env.parts.scored[je.cfg.Name] {
-				scored[k] = struct{}{}
-			}
+			scored = keyset.Union(scored, env.parts.scored[je.cfg.Name])
+		}
+		if scored.Covers(env.keys) {
+			continue // every planned sample has a current verdict: no need to read the store
 		}
 		var todo []record.Generation
-		for _, g := range gens {
-			if _, ok := scored[g.Key]; !ok {
-				todo = append(todo, g)
-			}
-		}
-		if len(todo) == 0 {
-			continue
-		}
-		scores := make([]record.Score, len(todo))
-		g, gctx := errgroup.WithContext(ctx)
-		workers := runtime.GOMAXPROCS(0)
-		for w := 0; w < workers; w++ {
-			g.Go(func() error {
-				for i := w; i < len(todo); i += workers {
-					if err := gctx.Err(); err != nil {
-						return err
-					}
-					scores[i] = score(gctx, je, env.byID[todo[i].QueryID], todo[i])
-				}
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
+		n := 0
+		flush := func() error {
+			n += len(todo)
+			err := a.judgeBatch(ctx, env, st, je, todo)
+			clear(todo)
+			todo = todo[:0]
 			return err
 		}
-		for len(scores) > 0 {
-			n := min(len(scores), 2000)
-			if err := st.PutScores(context.WithoutCancel(ctx), scores[:n], je.hash); err != nil {
-				return err
+		err = env.eachGeneration(ctx, st, func(g record.Generation) error {
+			if scored.Has(g.Key) {
+				return nil
 			}
-			scores = scores[n:]
+			todo = append(todo, g)
+			if len(todo) < judgeChunk {
+				return nil
+			}
+			return flush()
+		})
+		if err == nil && len(todo) > 0 {
+			err = flush()
 		}
-		a.log.Debug("judged", "judge", je.cfg.Name, "generations", len(todo))
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.log.Debug("judged", "judge", je.cfg.Name, "generations", n)
+		}
 	}
 	return nil
+}
+
+// judgeBatch scores gens with one judge on every core and commits the
+// verdicts. A cancelled ctx stops it before the commit: nothing half-scored
+// is stored, and the next pass scores the batch again.
+func (a *app) judgeBatch(ctx context.Context, env *runEnv, st *store.Store, je judgeEntry, gens []record.Generation) error {
+	if je.model != nil {
+		return a.judgeLLMBatch(ctx, env, st, je, gens)
+	}
+	scores := make([]record.Score, len(gens))
+	g, gctx := errgroup.WithContext(ctx)
+	workers := runtime.GOMAXPROCS(0)
+	if w, ok := je.j.(interface{ Workers() int }); ok {
+		workers = max(workers, w.Workers())
+	}
+	for w := 0; w < workers; w++ {
+		g.Go(func() error {
+			for i := w; i < len(gens); i += workers {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				scores[i] = score(gctx, je, env.byID[gens[i].QueryID], gens[i])
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return st.PutScores(context.WithoutCancel(ctx), scores, je.hash)
 }
 
 func score(ctx context.Context, je judgeEntry, q *dataset.Query, g record.Generation) record.Score {
@@ -391,33 +410,35 @@ func score(ctx context.Context, je judgeEntry, q *dataset.Query, g record.Genera
 // buildLabels turns the primary judge's scores into labels and routes.
 func (a *app) buildLabels(ctx context.Context, env *runEnv, st *store.Store) ([]record.Label, []record.Route, error) {
 	defer env.timed("labels", time.Now())
-	gens, err := env.generations(ctx, st)
+	cost := make(map[keyset.Key]float64)
+	err := env.eachGeneration(ctx, st, func(g record.Generation) error {
+		k, err := keyset.Parse(g.Key)
+		cost[k] = g.CostUSD
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
-	}
-	scores, err := env.allScores(ctx, st)
-	if err != nil {
-		return nil, nil, err
-	}
-	cost := make(map[string]float64, len(gens))
-	for _, g := range gens {
-		cost[g.Key] = g.CostUSD
 	}
 	primary := env.cfg.PrimaryJudge().Name
-	obs := make([]labels.Observation, 0, len(gens))
-	for _, s := range scores {
+	obs := make([]labels.Observation, 0, len(cost))
+	err = env.eachScore(ctx, st, func(s record.Score) error {
 		if s.Judge != primary {
-			continue
+			return nil
 		}
+		k, err := keyset.Parse(s.GenerationKey)
 		obs = append(obs, labels.Observation{QueryID: s.QueryID, VariantID: s.VariantID, Model: s.Model,
-			SampleIndex: s.SampleIndex, Status: s.Status, Score: s.Score, Passed: s.Passed, CostUSD: cost[s.GenerationKey]})
+			SampleIndex: s.SampleIndex, Status: s.Status, Score: s.Score, Passed: s.Passed, CostUSD: cost[k]})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	if missing := len(gens) - len(obs); missing > 0 {
-		return nil, nil, badInput(fmt.Errorf("labels: %d of %d stored generations have no verdict from judge %q as configured now", missing, len(gens), primary),
+	if missing := len(cost) - len(obs); missing > 0 {
+		return nil, nil, badInput(fmt.Errorf("labels: %d of %d stored generations have no verdict from judge %q as configured now", missing, len(cost), primary),
 			"run `dars judge` first (or `dars run`, which does every stage)")
 	}
-	if len(gens) < len(env.keys) && !env.shard.active() {
-		a.log.Warn("labels cover part of the plan: some samples were never taken", "stored", len(gens), "planned", len(env.keys),
+	if len(cost) < env.keys.Len() && !env.shard.active() {
+		a.log.Warn("labels cover part of the plan: some samples were never taken", "stored", len(cost), "planned", env.keys.Len(),
 			"hint", "run `dars sample` (or `dars run`) to take the rest")
 	}
 	l := env.cfg.Labels
@@ -445,14 +466,19 @@ func (env *runEnv) path(name string) string { return filepath.Join(env.dir, name
 // run has simulated models, sim_truth.parquet.
 func (env *runEnv) exportSamples(ctx context.Context, st *store.Store) error {
 	defer env.timed("export", time.Now())
+	defer tightGC()()
 	if err := parquetio.WriteVariants(env.path("variants.parquet"), env.variants, env.meta()); err != nil {
 		return err
 	}
-	gens, err := env.generations(ctx, st)
+	w, err := parquetio.NewGenerationsWriter(env.path("generations.parquet"), env.meta())
 	if err != nil {
 		return err
 	}
-	if err := parquetio.WriteGenerations(env.path("generations.parquet"), gens, env.meta()); err != nil {
+	if err := env.eachGeneration(ctx, st, w.Write); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := w.Close(); err != nil {
 		return err
 	}
 	var truth []record.Truth
@@ -473,19 +499,42 @@ func (env *runEnv) exportSamples(ctx context.Context, st *store.Store) error {
 	return parquetio.WriteTruth(env.path("sim_truth.parquet"), truth, env.meta())
 }
 
+// exportGCPercent is the garbage collector's target while a Parquet file is
+// written. Writing streams rows from the store, so the live heap is small
+// (one row group, its Arrow arrays, the ZSTD encoders: about 60 MiB), but
+// every row read leaves garbage behind; at the default 100% the heap grew to
+// twice the live data and set the run's peak RSS (229 MiB writing 200,000
+// generations). 25% trades a few more collections for a lower peak.
+const exportGCPercent = 25
+
+// tightGC lowers the collector's target for a write and returns the
+// function that restores it. A GOGC the user set is left alone.
+func tightGC() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(exportGCPercent)
+	return func() { debug.SetGCPercent(old) }
+}
+
 // exportScores writes scores.parquet: every judge's verdicts on the plan.
 func (env *runEnv) exportScores(ctx context.Context, st *store.Store) error {
 	defer env.timed("export", time.Now())
-	rows, err := env.allScores(ctx, st)
-	if err != nil {
-		return err
-	}
+	defer tightGC()()
 	meta := env.meta()
 	meta.Extra = map[string]string{}
 	for _, j := range env.judges {
 		meta.Extra[strings.TrimPrefix(judgeHashKey(j.cfg.Name), "dars.")] = j.hash
 	}
-	return parquetio.WriteScores(env.path("scores.parquet"), rows, meta)
+	w, err := parquetio.NewScoresWriter(env.path("scores.parquet"), meta)
+	if err != nil {
+		return err
+	}
+	if err := env.eachScore(ctx, st, w.Write); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Close()
 }
 
 // close releases what the judges hold (an exec judge's worker processes).

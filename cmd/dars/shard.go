@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/darslabs/dars/pkg/keyset"
 	"github.com/darslabs/dars/pkg/parquetio"
 	"github.com/darslabs/dars/pkg/record"
 )
@@ -87,8 +88,8 @@ func parseShard(v string, getenv func(string) string) (shard, error) {
 type parts struct {
 	gens   []record.Generation
 	scores []record.Score
-	done   map[string]struct{}            // part generations without error
-	scored map[string]map[string]struct{} // judge → generation keys with a current verdict
+	done   *keyset.Set            // part generations without error
+	scored map[string]*keyset.Set // judge → generation keys with a current verdict
 }
 
 // loadParts reads every shard directory's generations.parquet and
@@ -102,7 +103,9 @@ func (env *runEnv) loadParts() (*parts, error) {
 	if err := completeShards(dirs); err != nil {
 		return nil, err
 	}
-	p := &parts{done: map[string]struct{}{}, scored: map[string]map[string]struct{}{}}
+	p := &parts{scored: map[string]*keyset.Set{}}
+	var done keyset.Builder
+	scored := map[string]*keyset.Builder{}
 	hashes := map[string]string{}
 	for _, j := range env.judges {
 		hashes[j.cfg.Name] = j.hash
@@ -116,10 +119,10 @@ func (env *runEnv) loadParts() (*parts, error) {
 			return nil, fmt.Errorf("read shard part: %w", err)
 		}
 		for _, g := range gens {
-			if _, ok := env.keys[g.Key]; ok {
+			if env.keys.Has(g.Key) {
 				p.gens = append(p.gens, g)
 				if g.Error == "" {
-					p.done[g.Key] = struct{}{}
+					done.Add(g.Key) // planned, so a well-formed key
 				}
 			}
 		}
@@ -137,15 +140,23 @@ func (env *runEnv) loadParts() (*parts, error) {
 		}
 		for _, s := range scores {
 			h, ok := hashes[s.Judge]
-			if _, planned := env.keys[s.GenerationKey]; !planned || !ok || meta[judgeHashKey(s.Judge)] != h {
+			if !env.keys.Has(s.GenerationKey) || !ok || meta[judgeHashKey(s.Judge)] != h {
 				continue
 			}
 			p.scores = append(p.scores, s)
-			if p.scored[s.Judge] == nil {
-				p.scored[s.Judge] = map[string]struct{}{}
+			if scored[s.Judge] == nil {
+				scored[s.Judge] = &keyset.Builder{}
 			}
-			p.scored[s.Judge][s.GenerationKey] = struct{}{}
+			scored[s.Judge].Add(s.GenerationKey)
 		}
+	}
+	// Parts are written sorted, one file per shard: sorting all of them puts
+	// them in output order for the merge with the store.
+	slices.SortFunc(p.gens, cmpGeneration)
+	slices.SortFunc(p.scores, cmpScore)
+	p.done = done.Set()
+	for j, b := range scored {
+		p.scored[j] = b.Set()
 	}
 	return p, nil
 }
@@ -186,54 +197,46 @@ func completeShards(dirs []string) error {
 // records the configuration hash of a judge's verdicts.
 func judgeHashKey(judge string) string { return "dars.judge_hash." + judge }
 
-// mergeGenerations adds the parts' generations the store lacks and returns
-// them all in output order.
-func mergeGenerations(store, part []record.Generation) []record.Generation {
-	if len(part) == 0 {
-		return store
+// mergeSorted calls fn for every row of stream (which yields rows in
+// cmp order) and of part (sorted by cmp), in cmp order; a part row that
+// is the same as a stream row is left out, the stream's taken. Only part is
+// held in memory. It stops at fn's first error and returns it.
+func mergeSorted[R any](part []R, cmp func(a, b R) int, same func(a, b *R) bool, fn func(R) error, stream func(emit func(R) error) error) error {
+	err := stream(func(r R) error {
+		for len(part) > 0 && cmp(part[0], r) < 0 {
+			if err := fn(part[0]); err != nil {
+				return err
+			}
+			part = part[1:]
+		}
+		for len(part) > 0 && cmp(part[0], r) == 0 && same(&part[0], &r) {
+			part = part[1:]
+		}
+		return fn(r)
+	})
+	if err != nil {
+		return err
 	}
-	seen := make(map[string]struct{}, len(store))
-	for _, g := range store {
-		seen[g.Key] = struct{}{}
-	}
-	out := slices.Clone(store)
-	for _, g := range part {
-		if _, dup := seen[g.Key]; !dup {
-			seen[g.Key] = struct{}{}
-			out = append(out, g)
+	for i := range part {
+		if err := fn(part[i]); err != nil {
+			return err
 		}
 	}
-	slices.SortFunc(out, func(a, b record.Generation) int {
-		return cmpRow(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, a.SampleIndex, b.SampleIndex, a.Key, b.Key)
-	})
-	return out
+	return nil
 }
 
-// mergeScores adds the parts' verdicts the store lacks (per generation and
-// judge) and returns them all in output order.
-func mergeScores(store, part []record.Score) []record.Score {
-	if len(part) == 0 {
-		return store
+// cmpGeneration orders generations as generations.parquet is sorted.
+func cmpGeneration(a, b record.Generation) int {
+	return cmpRow(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, a.SampleIndex, b.SampleIndex, a.Key, b.Key)
+}
+
+// cmpScore orders verdicts as scores.parquet is sorted: by generation, then
+// judge.
+func cmpScore(a, b record.Score) int {
+	if c := cmpRow(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, a.SampleIndex, b.SampleIndex, a.GenerationKey, b.GenerationKey); c != 0 {
+		return c
 	}
-	type id struct{ key, judge string }
-	seen := make(map[id]struct{}, len(store))
-	for _, s := range store {
-		seen[id{s.GenerationKey, s.Judge}] = struct{}{}
-	}
-	out := slices.Clone(store)
-	for _, s := range part {
-		if _, dup := seen[id{s.GenerationKey, s.Judge}]; !dup {
-			seen[id{s.GenerationKey, s.Judge}] = struct{}{}
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, func(a, b record.Score) int {
-		if c := cmpRow(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, a.SampleIndex, b.SampleIndex, a.GenerationKey, b.GenerationKey); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Judge, b.Judge)
-	})
-	return out
+	return cmp.Compare(a.Judge, b.Judge)
 }
 
 // cmpRow orders rows as every output is sorted: query id (record.CompareQueryID),

@@ -129,3 +129,23 @@ func Union(s, t *Set) *Set {
 	}
 	return b.Set()
 }
+
+// Covers reports whether every key of t is in s.
+func (s *Set) Covers(t *Set) bool {
+	if t.Len() == 0 {
+		return true
+	}
+	if s.Len() < t.Len() {
+		return false
+	}
+	i := 0
+	for _, k := range t.keys {
+		for i < len(s.keys) && bytes.Compare(s.keys[i][:], k[:]) < 0 {
+			i++
+		}
+		if i == len(s.keys) || s.keys[i] != k {
+			return false
+		}
+	}
+	return true
+}

@@ -79,3 +79,30 @@ func TestNilAndUnion(t *testing.T) {
 		t.Fatal("Union of nils is not empty")
 	}
 }
+
+func TestCovers(t *testing.T) {
+	set := func(is ...int) *Set {
+		var b Builder
+		for _, i := range is {
+			b.Add(key(i))
+		}
+		return b.Set()
+	}
+	tests := []struct {
+		s, t *Set
+		want bool
+	}{
+		{set(1, 2, 3), set(1, 3), true},
+		{set(1, 2, 3), set(1, 2, 3), true},
+		{set(1, 2), set(1, 4), false},
+		{set(1), set(1, 2), false},
+		{nil, nil, true},
+		{set(1), nil, true},
+		{nil, set(1), false},
+	}
+	for i, tt := range tests {
+		if got := tt.s.Covers(tt.t); got != tt.want {
+			t.Errorf("case %d: Covers = %v, want %v", i, got, tt.want)
+		}
+	}
+}

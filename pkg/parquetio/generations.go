@@ -47,7 +47,7 @@ func GenerationsSchema() *arrow.Schema { return generationsTable().schema(nil) }
 // WriteGenerations writes rows to path as generations.parquet, atomically.
 // The rows must be sorted by (query_id, variant_id, model, sample_index) with
 // no repeated key; they are written in the order given, in row groups of at
-// most 65,536 rows, holding at most one row group's Arrow data in memory.
+// most 16,384 rows, holding at most one row group's Arrow data in memory.
 // CreatedAt is stored with millisecond precision; an empty Error is null.
 func WriteGenerations(path string, rows []record.Generation, meta Meta) error {
 	key := func(r *record.Generation) sampleKey {

@@ -15,8 +15,8 @@ import (
 )
 
 // RowWriter writes one file row by row, so a file of millions of rows never
-// needs them all in memory: it holds at most one row group (65,536 rows or
-// about 64 MiB of text) before writing it out. Rows must come in the file's
+// needs them all in memory: it holds at most one row group (16,384 rows or
+// about 16 MiB of text) before writing it out. Rows must come in the file's
 // order; the file appears at its path only when Close succeeds, and a
 // writer that fails or is aborted leaves the path untouched. The row
 // groups, and so the bytes, are the same however the rows are handed in.

@@ -51,11 +51,13 @@ const ignoredArrowSchemaKey = "dars:ignored-arrow-schema"
 
 const (
 	// maxRowGroupRows caps the rows of one row group and of one Arrow batch.
-	maxRowGroupRows = 64 * 1024
+	// 16,384 rather than 65,536: it cut the peak RSS of writing 200,000
+	// generations from 297 to 228 MiB, and the file came out 0.5% smaller.
+	maxRowGroupRows = 16 * 1024
 	// maxBatchBytes caps the estimated variable-length bytes of one Arrow
 	// batch, so a file of long generations never holds more than about this
 	// much Arrow data in memory at once.
-	maxBatchBytes = 64 << 20
+	maxBatchBytes = 16 << 20
 )
 
 // Meta is the caller-supplied part of a file's key-value metadata.

@@ -1,5 +1,10 @@
 package sampler
 
+import (
+	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/provider"
+)
+
 // ModelEstimate is what sampling one model would cost before a request is
 // sent: the samples still owed after subtracting the store, the requests
 // they take with and without n-batching, and token and cost estimates.
@@ -42,43 +47,74 @@ type ModelEstimate struct {
 // Estimate plans every model's remaining samples exactly as Run would
 // (opts.Done is subtracted) and returns one ModelEstimate per model, in
 // opts.Models order. It sends nothing and calls neither Commit nor
-// Progress; it fails only when a prompt does not render.
+// Progress; it fails only when a prompt does not render. It streams over
+// the plan once and holds no per-sample state.
 func Estimate(work []Work, opts Options) ([]ModelEstimate, error) {
-	plans, err := plan(work, opts)
+	out := make([]ModelEstimate, len(opts.Models))
+	for i, m := range opts.Models {
+		out[i] = newModelEstimate(m, int64(len(work))*int64(max(opts.Sampling.Samples, 0)))
+	}
+	owed := make([]int64, len(out)) // per model, the current work's owed samples
+	cur, prompt := -1, int64(0)     // the current work and its prompt tokens
+	flush := func() {
+		for i, k := range owed {
+			out[i].addWork(k, prompt)
+			owed[i] = 0
+		}
+	}
+	err := eachSample(work, opts, func(msgs []provider.Message, p Planned) error {
+		if p.Work != cur {
+			flush()
+			cur, prompt = p.Work, promptTokens(msgs)
+		}
+		if !opts.holds(p.Key) {
+			owed[p.Model]++
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	s := opts.Sampling
-	maxTokens := int64(max(s.MaxTokens, 0))
-	out := make([]ModelEstimate, len(plans))
-	for i, p := range plans {
-		mc := p.model.Config
-		e := ModelEstimate{
-			Model: mc.Name, Provider: mc.Provider, N: mc.N, RequestCap: requestCap(p.model),
-			Planned: int64(len(work)) * int64(max(s.Samples, 0)),
-		}
-		if e.N == "" {
-			e.N = "auto"
-		}
-		for _, r := range p.requests {
-			k := int64(len(r.indices))
-			pt := promptTokens(r)
-			e.Samples += k
-			e.Requests++
-			e.RequestsSingle += k
-			e.PromptTokens += pt
-			e.PromptTokensSingle += pt * k
-		}
-		e.Stored = e.Planned - e.Samples
-		e.CompletionTokens = e.Samples * maxTokens
-		e.CompletionTokensTypical = e.Samples * (maxTokens / 4)
-		in, outp := mc.Price.InputPerMTok, mc.Price.OutputPerMTok
-		e.CostUSD = cost(e.PromptTokens, e.CompletionTokens, in, outp)
-		e.CostUSDSingle = cost(e.PromptTokensSingle, e.CompletionTokens, in, outp)
-		e.CostUSDTypical = cost(e.PromptTokens, e.CompletionTokensTypical, in, outp)
-		out[i] = e
+	flush()
+	for i, m := range opts.Models {
+		out[i].finish(m.Config.Price, int64(max(opts.Sampling.MaxTokens, 0)))
 	}
 	return out, nil
+}
+
+// newModelEstimate is m's estimate before any sample is counted.
+func newModelEstimate(m Model, planned int64) ModelEstimate {
+	e := ModelEstimate{Model: m.Config.Name, Provider: m.Config.Provider, N: m.Config.N,
+		RequestCap: requestCap(m), Planned: planned}
+	if e.N == "" {
+		e.N = "auto"
+	}
+	return e
+}
+
+// addWork counts k samples one work still owes, whose prompt is prompt
+// tokens: in requests of RequestCap samples, as Run sends them.
+func (e *ModelEstimate) addWork(k, prompt int64) {
+	if k == 0 {
+		return
+	}
+	reqs := (k + int64(e.RequestCap) - 1) / int64(e.RequestCap)
+	e.Samples += k
+	e.Requests += reqs
+	e.RequestsSingle += k
+	e.PromptTokens += reqs * prompt
+	e.PromptTokensSingle += k * prompt
+}
+
+// finish derives what follows from the counted samples: the stored ones,
+// the completion tokens and the costs.
+func (e *ModelEstimate) finish(p config.Price, maxTokens int64) {
+	e.Stored = e.Planned - e.Samples
+	e.CompletionTokens = e.Samples * maxTokens
+	e.CompletionTokensTypical = e.Samples * (maxTokens / 4)
+	e.CostUSD = cost(e.PromptTokens, e.CompletionTokens, p.InputPerMTok, p.OutputPerMTok)
+	e.CostUSDSingle = cost(e.PromptTokensSingle, e.CompletionTokens, p.InputPerMTok, p.OutputPerMTok)
+	e.CostUSDTypical = cost(e.PromptTokens, e.CompletionTokensTypical, p.InputPerMTok, p.OutputPerMTok)
 }
 
 // EstimateTotal adds up estimates; its Model is "total" and its N and
@@ -102,17 +138,18 @@ func EstimateTotal(es []ModelEstimate) ModelEstimate {
 	return t
 }
 
-// promptTokens estimates one request's prompt as estimateCost does: a token
-// per four characters of its messages, rounded up, plus 4 per message and 3
-// for the reply's priming.
-func promptTokens(r request) int64 {
+// promptTokens estimates a prompt as the --max-cost reservation counts it:
+// a token per four characters of its messages, rounded up, plus 4 per
+// message and 3 for the reply's priming.
+func promptTokens(msgs []provider.Message) int64 {
 	chars := 0
-	for _, m := range r.msgs {
+	for _, m := range msgs {
 		chars += len(m.Content)
 	}
-	return int64((chars+3)/4 + 4*len(r.msgs) + 3)
+	return int64((chars+3)/4 + 4*len(msgs) + 3)
 }
 
+// cost prices prompt and completion tokens per million.
 func cost(prompt, completion int64, inPerMTok, outPerMTok float64) float64 {
 	return (float64(prompt)*inPerMTok + float64(completion)*outPerMTok) / 1e6
 }

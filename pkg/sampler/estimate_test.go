@@ -100,7 +100,7 @@ func TestEstimate(t *testing.T) {
 			opts := base
 			opts.Models = []Model{tt.model}
 			if tt.done != nil {
-				opts.Done = tt.done(opts, tt.model)
+				opts.Done = inMap(tt.done(opts, tt.model))
 			}
 			got, err := Estimate(work, opts)
 			if err != nil {

@@ -1,6 +1,8 @@
 package sampler
 
 import (
+	"github.com/darslabs/dars/pkg/keyset"
+
 	"testing"
 
 	"github.com/darslabs/dars/pkg/config"
@@ -58,7 +60,7 @@ func TestGenerationKeyChangesWithTheRequest(t *testing.T) {
 
 func TestTemplateChangeChangesKeys(t *testing.T) {
 	q := &dataset.Query{ID: "1", Question: "1+1?"}
-	keysFor := func(tmpl string) map[string]struct{} {
+	keysFor := func(tmpl string) *keyset.Set {
 		p, err := NewPrompt(config.Prompt{Template: tmpl})
 		if err != nil {
 			t.Fatal(err)
@@ -71,11 +73,11 @@ func TestTemplateChangeChangesKeys(t *testing.T) {
 		return keys
 	}
 	a, b := keysFor("{{.Question}}"), keysFor("Q: {{.Question}}")
-	if len(a) != 3 || len(b) != 3 {
-		t.Fatalf("want 3 keys each, got %d and %d", len(a), len(b))
+	if a.Len() != 3 || b.Len() != 3 {
+		t.Fatalf("want 3 keys each, got %d and %d", a.Len(), b.Len())
 	}
-	for k := range a {
-		if _, ok := b[k]; ok {
+	for k := range a.All() {
+		if b.Has(k) {
 			t.Fatal("a template change kept a key")
 		}
 	}

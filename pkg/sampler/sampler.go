@@ -45,7 +45,7 @@ type Options struct {
 	Sampling config.Sampling // samples, temperature, top_p, max_tokens
 	Prompt   *Prompt
 	Models   []Model
-	Done     map[string]struct{} // generation keys the store already holds
+	Done     func(key string) bool // reports the generation keys the store already holds; nil: none
 
 	// Commit stores a batch of finished samples; it is called from a single
 	// goroutine. A sample counts as done only after Commit returns nil.
@@ -117,18 +117,14 @@ var ErrModelStopped = errors.New("a model stopped early")
 // and a later pass resumes from it.
 var ErrBudget = errors.New("cost budget reached")
 
-// request is one call to an endpoint: up to n samples of one variant.
+// request is what one worker sends for one variant: up to the n cap of its
+// owed samples, built when the worker takes it (see modelRun.nextRequest).
 type request struct {
 	work    *Work
 	msgs    []provider.Message
 	indices []int32
 	seeds   []int64
 	keys    []string
-}
-
-type modelPlan struct {
-	model    Model
-	requests []request
 }
 
 // Run samples every missing (work, model, sample index) and returns the
@@ -140,7 +136,7 @@ type modelPlan struct {
 func Run(ctx context.Context, work []Work, opts Options) (Summary, error) {
 	opts.defaults()
 	start := opts.Now()
-	plans, err := plan(work, opts)
+	owed, err := owedSets(work, opts)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -159,18 +155,14 @@ func Run(ctx context.Context, work []Work, opts Options) (Summary, error) {
 	}
 
 	results := make(chan result) // unbuffered: a sample is either committed or still with its worker, in flight
-	runs := make([]*modelRun, len(plans))
-	w := &writer{opts: opts, start: start, runs: runs, stop: stopIssuing, progress: Progress{Models: make([]ModelProgress, len(plans))}}
-	for i, p := range plans {
-		runs[i] = newModelRun(i, p, opts, spend, results)
+	runs := make([]*modelRun, len(opts.Models))
+	w := &writer{opts: opts, start: start, runs: runs, stop: stopIssuing, progress: Progress{Models: make([]ModelProgress, len(runs))}}
+	for i, m := range opts.Models {
+		runs[i] = newModelRun(i, m, work, owed[i], opts, spend, results)
 		mp := &w.progress.Models[i]
-		mp.Model = p.model.Config.Name
+		mp.Model = m.Config.Name
 		mp.Total = int64(len(work)) * int64(opts.Sampling.Samples)
-		var owed int64
-		for _, r := range p.requests {
-			owed += int64(len(r.indices))
-		}
-		mp.Stored = mp.Total - owed
+		mp.Stored = mp.Total - owed[i].count
 	}
 
 	var g sync.WaitGroup
@@ -227,48 +219,6 @@ func (o *Options) defaults() {
 	}
 }
 
-// plan lists, per model, the requests that produce every missing sample.
-func plan(work []Work, opts Options) ([]modelPlan, error) {
-	s := opts.Sampling
-	msgs := make([][]provider.Message, len(work))
-	for i := range work {
-		m, err := opts.Prompt.Render(work[i].Query, work[i].Variant.Text)
-		if err != nil {
-			return nil, err
-		}
-		msgs[i] = m
-	}
-	plans := make([]modelPlan, len(opts.Models))
-	for mi, m := range opts.Models {
-		plans[mi].model = m
-		nCap := requestCap(m)
-		for wi := range work {
-			wk := &work[wi]
-			var cur request
-			for idx := int32(0); idx < int32(s.Samples); idx++ {
-				seed := Seed(opts.Seed, wk.Query.ID, wk.Variant.VariantID, m.Config.Name, idx)
-				key := GenerationKey(m.Endpoint, msgs[wi], s.Temperature, s.TopP, s.MaxTokens, idx, seed)
-				if _, ok := opts.Done[key]; ok {
-					continue
-				}
-				cur.indices = append(cur.indices, idx)
-				cur.seeds = append(cur.seeds, seed)
-				cur.keys = append(cur.keys, key)
-				if len(cur.indices) == nCap {
-					cur.work, cur.msgs = wk, msgs[wi]
-					plans[mi].requests = append(plans[mi].requests, cur)
-					cur = request{}
-				}
-			}
-			if len(cur.indices) > 0 {
-				cur.work, cur.msgs = wk, msgs[wi]
-				plans[mi].requests = append(plans[mi].requests, cur)
-			}
-		}
-	}
-	return plans, nil
-}
-
 // requestCap is the most samples one request asks for: the model's n cap,
 // 1 when n is off. "auto" asks for every sample of a variant at once from the
 // simulator and at most 8 from an endpoint.
@@ -302,27 +252,30 @@ type result struct {
 }
 
 // modelRun is one model's state for a pass, shared by its workers: the
-// request slots, the rate limits, the n cap learned from the endpoint.
+// samples it owes, the request slots, the rate limits, the n cap learned
+// from the endpoint.
 type modelRun struct {
 	mi      int
-	plan    modelPlan
+	model   Model
+	work    []Work
+	owed    *owedSet
 	opts    Options
 	limits  limits
 	slots   *adaptiveLimit
 	spend   *budget // nil: no budget
 	results chan<- result
 
-	planCap   int          // the configured cap requests were planned with
+	configCap int          // the cap the model is configured with
 	nCap      atomic.Int64 // the cap learned from the endpoint; 0 while it never pushed back
 	throttled atomic.Int64 // 429 answers
 }
 
-func newModelRun(mi int, p modelPlan, opts Options, spend *budget, results chan<- result) *modelRun {
+func newModelRun(mi int, m Model, work []Work, owed *owedSet, opts Options, spend *budget, results chan<- result) *modelRun {
 	return &modelRun{
-		mi: mi, plan: p, opts: opts, spend: spend, results: results,
-		limits:  newLimits(p.model.Config),
-		slots:   newAdaptiveLimit(p.model.Config.EffectiveConcurrency()),
-		planCap: requestCap(p.model),
+		mi: mi, model: m, work: work, owed: owed, opts: opts, spend: spend, results: results,
+		limits:    newLimits(m.Config),
+		slots:     newAdaptiveLimit(m.Config.EffectiveConcurrency()),
+		configCap: requestCap(m),
 	}
 }
 
@@ -332,37 +285,72 @@ func newModelRun(mi int, p modelPlan, opts Options, spend *budget, results chan<
 // under reqCtx. It returns the fatal endpoint error that stopped the model,
 // if any.
 func (mr *modelRun) run(ctx, reqCtx context.Context) error {
-	reqs := mr.plan.requests
 	g, gctx := errgroup.WithContext(ctx)
-	var next atomic.Int64
-	for range min(mr.slots.max, len(reqs)) {
-		g.Go(func() error {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(reqs)) || gctx.Err() != nil {
-					return nil
-				}
-				if err := mr.send(gctx, reqCtx, &reqs[i]); err != nil {
-					return err
-				}
-			}
-		})
+	for range min(int64(mr.slots.max), mr.owed.count) {
+		g.Go(func() error { return mr.drain(gctx, reqCtx) })
 	}
-	err := g.Wait()
-	var pe *provider.Error
-	if errors.As(err, &pe) && pe.Fatal {
-		return fmt.Errorf("model %q stopped: %w", mr.plan.model.Config.Name, err)
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("model %q stopped: %w", mr.model.Config.Name, err)
 	}
-	return nil // cancellation: the caller reports ctx's error or the budget's
+	return nil // done or cancelled: the caller reports ctx's error or the budget's
+}
+
+// drain is one worker: it takes the model's requests one after another and
+// sends them until none is left or ctx is done. Only a fatal endpoint error
+// (or a prompt that no longer renders) is returned.
+func (mr *modelRun) drain(ctx, reqCtx context.Context) error {
+	var last rendered
+	for ctx.Err() == nil {
+		r, ok, err := mr.nextRequest(&last)
+		if err != nil || !ok {
+			return err
+		}
+		if err := mr.send(ctx, reqCtx, &r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rendered is a worker's last prompt: with few workers, one often takes
+// several requests of one work in a row (a variant's samples past the n
+// cap, or one at a time with n off).
+type rendered struct {
+	work *Work
+	msgs []provider.Message
+}
+
+// nextRequest takes the model's next owed samples, at most the n cap now,
+// and builds their request: the work's prompt (last's when it is the same
+// work; last is updated), seeds and keys. ok is false when every owed
+// sample was taken. Rendering happens outside the cursor's lock.
+func (mr *modelRun) nextRequest(last *rendered) (r request, ok bool, err error) {
+	wi, indices, ok := mr.owed.take(mr.requestCapNow())
+	if !ok {
+		return request{}, false, nil
+	}
+	wk := &mr.work[wi]
+	if last.work != wk {
+		msgs, err := mr.opts.Prompt.Render(wk.Query, wk.Variant.Text)
+		if err != nil {
+			return request{}, false, err
+		}
+		*last = rendered{work: wk, msgs: msgs}
+	}
+	r = request{work: wk, msgs: last.msgs, indices: indices, seeds: make([]int64, len(indices)), keys: make([]string, len(indices))}
+	for i, idx := range indices {
+		r.seeds[i], r.keys[i] = sampleKey(mr.opts, mr.model, wk, r.msgs, idx)
+	}
+	return r, true, nil
 }
 
 // requestCapNow is the most samples the next request may ask for: the
-// learned cap once the endpoint pushed back, else the planned one.
+// learned cap once the endpoint pushed back, else the configured one.
 func (mr *modelRun) requestCapNow() int {
 	if c := mr.nCap.Load(); c > 0 {
 		return int(c)
 	}
-	return mr.planCap
+	return mr.configCap
 }
 
 // lowerCap lowers the model's n cap to to (at least 1) for the rest of the
@@ -374,13 +362,13 @@ func (mr *modelRun) lowerCap(to int, why string) {
 		cur := mr.nCap.Load()
 		old := cur
 		if old == 0 {
-			old = int64(mr.planCap)
+			old = int64(mr.configCap)
 		}
 		if int64(to) >= old {
 			return
 		}
 		if mr.nCap.CompareAndSwap(cur, int64(to)) {
-			mr.opts.Log.Info("lowered the n cap", "model", mr.plan.model.Config.Name, "from", old, "to", to, "reason", why)
+			mr.opts.Log.Info("lowered the n cap", "model", mr.model.Config.Name, "from", old, "to", to, "reason", why)
 			return
 		}
 	}
@@ -393,7 +381,7 @@ func (mr *modelRun) lowerCap(to int, why string) {
 // new attempt starts once ctx is done; requests run under reqCtx. Only a
 // fatal endpoint error is returned.
 func (mr *modelRun) send(ctx, reqCtx context.Context, r *request) error {
-	m, s := mr.plan.model, mr.opts.Sampling
+	m, s := mr.model, mr.opts.Sampling
 	maxAttempts := m.Config.MaxAttempts
 	if maxAttempts <= 0 {
 		maxAttempts = 5
@@ -538,20 +526,20 @@ func (mr *modelRun) call(ctx, reqCtx context.Context, req provider.Request) (rep
 		mr.slots.Release(epoch, false, false)
 		return reply{}, errNotSent
 	}
-	price := mr.plan.model.Config.Price
+	price := mr.model.Config.Price
 	reserved := estimateCost(req, price)
 	if !mr.spend.reserve(reserved) {
 		mr.slots.Release(epoch, false, false)
 		return reply{}, errNotSent
 	}
-	resp, err := mr.plan.model.Provider.Generate(reqCtx, req)
+	resp, err := mr.model.Provider.Generate(reqCtx, req)
 	var pe *provider.Error
 	throttled := errors.As(err, &pe) && pe.StatusCode == 429
 	if throttled {
 		mr.throttled.Add(1)
 	}
 	if old, cur, changed := mr.slots.Release(epoch, err == nil, throttled); changed {
-		mr.opts.Log.Debug("changed the requests in flight", "model", mr.plan.model.Config.Name, "from", old, "to", cur)
+		mr.opts.Log.Debug("changed the requests in flight", "model", mr.model.Config.Name, "from", old, "to", cur)
 	}
 	if err != nil {
 		mr.spend.settle(reserved, 0)
@@ -573,11 +561,7 @@ func (mr *modelRun) call(ctx, reqCtx context.Context, req provider.Request) (rep
 // characters a token (rounded up) plus the chat format's overhead of a few
 // tokens per message, and max_tokens for every sample asked for.
 func estimateCost(req provider.Request, p config.Price) float64 {
-	chars := 0
-	for _, m := range req.Messages {
-		chars += len(m.Content)
-	}
-	prompt := (chars+3)/4 + 4*len(req.Messages) + 3
+	prompt := promptTokens(req.Messages)
 	return (float64(prompt)*p.InputPerMTok + float64(req.N)*float64(req.MaxTokens)*p.OutputPerMTok) / 1e6
 }
 
@@ -823,26 +807,6 @@ func wait(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// PlanKeys returns the generation key of every sample the plan owes, stored
-// or not: the set that outputs are exported from, so that generations left
-// in the store by an earlier prompt or parameter set never mix in.
-func PlanKeys(work []Work, opts Options) (map[string]struct{}, error) {
-	opts.Done = nil
-	plans, err := plan(work, opts)
-	if err != nil {
-		return nil, err
-	}
-	keys := make(map[string]struct{}, len(work)*len(opts.Models)*max(opts.Sampling.Samples, 0))
-	for _, p := range plans {
-		for _, r := range p.requests {
-			for _, k := range r.keys {
-				keys[k] = struct{}{}
-			}
-		}
-	}
-	return keys, nil
 }
 
 // limits are one model's requests/min and tokens/min budgets; a zero limit

@@ -68,14 +68,19 @@ func (m *memStore) commit(_ context.Context, rows []record.Generation) error {
 	return nil
 }
 
-func (m *memStore) done() map[string]struct{} {
+// inMap is a Done func over a set of keys.
+func inMap(set map[string]struct{}) func(string) bool {
+	return func(k string) bool { _, ok := set[k]; return ok }
+}
+
+func (m *memStore) done() func(string) bool {
 	out := map[string]struct{}{}
 	for k, r := range m.rows {
 		if r.Error == "" {
 			out[k] = struct{}{}
 		}
 	}
-	return out
+	return inMap(out)
 }
 
 func testWork(nq, nv int) []Work {
@@ -130,11 +135,11 @@ func TestRunSamplesEverythingOnceAndResumes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(keys) != len(st.rows) {
-				t.Fatalf("PlanKeys gives %d keys, store holds %d", len(keys), len(st.rows))
+			if keys.Len() != len(st.rows) {
+				t.Fatalf("PlanKeys gives %d keys, store holds %d", keys.Len(), len(st.rows))
 			}
 			for k, g := range st.rows {
-				if _, ok := keys[k]; !ok {
+				if !keys.Has(k) {
 					t.Fatalf("stored key %s not in the plan", k)
 				}
 				if g.PromptTokens <= 0 || g.CompletionTokens != 3 || g.CostUSD <= 0 {

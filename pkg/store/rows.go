@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/darslabs/dars/pkg/keyset"
+
 	"context"
 	"database/sql"
 	"fmt"
@@ -141,7 +143,7 @@ const generationColumns = `generation_key, query_id, variant_id, model, sample_i
 
 // DoneKeys returns the keys of the generations stored without error: the
 // samples that are paid for and must not be requested again.
-func (s *Store) DoneKeys(ctx context.Context) (map[string]struct{}, error) {
+func (s *Store) DoneKeys(ctx context.Context) (*keyset.Set, error) {
 	return s.keys(ctx, "read done keys", `SELECT generation_key FROM generations WHERE error = ''`)
 }
 
@@ -151,7 +153,21 @@ func (s *Store) DoneKeys(ctx context.Context) (map[string]struct{}, error) {
 // and returns it unwrapped. fn may call the Store's other methods, writes
 // included; the iteration reads the snapshot taken when it started.
 func (s *Store) Generations(ctx context.Context, fn func(record.Generation) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+generationColumns+` FROM generations ORDER BY `+generationOrder)
+	return s.generations(ctx, fn, `SELECT `+generationColumns+` FROM generations ORDER BY `+generationOrder)
+}
+
+// GenerationsOf calls fn for every stored generation of one query id, in
+// the order of Generations, through the sort index (a point lookup, not a
+// scan). It stops at fn's first error and returns it unwrapped.
+func (s *Store) GenerationsOf(ctx context.Context, queryID string, fn func(record.Generation) error) error {
+	kind, num := queryOrder(queryID)
+	return s.generations(ctx, fn, `SELECT `+generationColumns+` FROM generations
+		WHERE qkind = ? AND qnum = ? AND query_id = ? ORDER BY `+generationOrder, kind, num, queryID)
+}
+
+// generations runs a query of generationColumns and calls fn for each row.
+func (s *Store) generations(ctx context.Context, fn func(record.Generation) error, query string, args ...any) error {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("read generations: %w", err)
 	}
@@ -230,7 +246,7 @@ const scoreColumns = `generation_key, query_id, variant_id, model, sample_index,
 // ScoredKeys returns the generation keys already scored by judge under
 // judgeHash. A key scored under another hash is absent: the judge changed
 // and that generation needs scoring again.
-func (s *Store) ScoredKeys(ctx context.Context, judge, judgeHash string) (map[string]struct{}, error) {
+func (s *Store) ScoredKeys(ctx context.Context, judge, judgeHash string) (*keyset.Set, error) {
 	return s.keys(ctx, fmt.Sprintf("read keys scored by %q", judge),
 		`SELECT generation_key FROM scores WHERE judge = ? AND judge_hash = ?`, judge, judgeHash)
 }
@@ -273,23 +289,53 @@ func (s *Store) Scores(ctx context.Context, judge string, fn func(record.Score) 
 	return nil
 }
 
-// keys collects the first column of query into a set.
-func (s *Store) keys(ctx context.Context, what, query string, args ...any) (map[string]struct{}, error) {
+// keys collects the first column of query, generation keys, into a set. A
+// stored key that is not one is an error naming it.
+func (s *Store) keys(ctx context.Context, what, query string, args ...any) (*keyset.Set, error) {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
-	out := make(map[string]struct{})
+	var b keyset.Builder
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		out[k] = struct{}{}
+		if err := b.Add(k); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", what, s.path, err)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return out, nil
+	return b.Set(), nil
+}
+
+// Spend is what a set of stored generations cost.
+type Spend struct {
+	Generations      int64
+	Errors           int64
+	PromptTokens     int64
+	CompletionTokens int64
+	CostUSD          float64
+}
+
+// SpendOf adds up every stored generation whose query id starts with
+// prefix (not a numeric id), through the sort index.
+func (s *Store) SpendOf(ctx context.Context, prefix string) (Spend, error) {
+	var sp Spend
+	var cost sql.NullFloat64
+	err := s.r.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN error <> '' THEN 1 END),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), sum(cost_usd)
+		FROM generations WHERE qkind = 1 AND qnum = 0 AND query_id >= ? AND query_id < ?`,
+		prefix, prefix+"\U0010FFFF").Scan(&sp.Generations, &sp.Errors, &sp.PromptTokens, &sp.CompletionTokens, &cost)
+	if err != nil {
+		return Spend{}, fmt.Errorf("add up generations %q...: %w", prefix, err)
+	}
+	if cost.Valid {
+		sp.CostUSD = cost.Float64
+	}
+	return sp, nil
 }

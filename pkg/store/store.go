@@ -123,9 +123,15 @@ func (s *Store) open() error {
 		return err
 	}
 
+	return s.openReaders(ctx)
+}
+
+// openReaders opens the read pool: query-only connections beside the writer.
+func (s *Store) openReaders(ctx context.Context) error {
 	rq := url.Values{}
 	rq.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
 	rq.Set("_query_only", "1")
+	var err error
 	if s.r, err = sql.Open("sqlite", s.path+"?"+rq.Encode()); err != nil {
 		return err
 	}
@@ -136,29 +142,64 @@ func (s *Store) open() error {
 
 // migrate checks the stored schema version before touching anything, then
 // creates whatever tables are missing.
-func (s *Store) migrate(ctx context.Context) error {
+// ErrReadOnly is returned by a write to a store opened with OpenReader.
+var ErrReadOnly = errors.New("store opened read-only")
+
+// OpenReader opens an existing dir/dars.db for reading only, without the
+// directory lock: a dry run can read what a live run has committed (WAL
+// readers see the last commit) without stopping it. Writes fail with
+// ErrReadOnly. A missing database is an error wrapping fs.ErrNotExist.
+func OpenReader(dir string) (*Store, error) {
+	if strings.ContainsRune(dir, '?') {
+		return nil, fmt.Errorf("open store %q: directory name must not contain '?'", dir)
+	}
+	s := &Store{dir: dir, path: filepath.Join(dir, DBFile)}
+	if _, err := os.Stat(s.path); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.openReaders(context.Background()); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("open store %q: %w", s.path, err)
+	}
+	if err := s.checkVersion(context.Background(), s.r); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("open store %q: %w", s.path, err)
+	}
+	return s, nil
+}
+
+// checkVersion refuses a database written by a newer schema version.
+func (s *Store) checkVersion(ctx context.Context, db *sql.DB) error {
 	var n int
-	err := s.w.QueryRowContext(ctx,
+	err := db.QueryRowContext(ctx,
 		`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
-	if n > 0 {
-		var v string
-		err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("read schema version: %w", err)
-		default:
-			got, perr := strconv.Atoi(v)
-			if perr != nil {
-				return fmt.Errorf("read schema version: invalid value %q", v)
-			}
-			if got > SchemaVersion {
-				return fmt.Errorf("schema version %q is newer than this dars supports (%d); use a newer dars", v, SchemaVersion)
-			}
-		}
+	if n == 0 {
+		return nil
+	}
+	var v string
+	err = db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	got, perr := strconv.Atoi(v)
+	if perr != nil {
+		return fmt.Errorf("read schema version: invalid value %q", v)
+	}
+	if got > SchemaVersion {
+		return fmt.Errorf("schema version %q is newer than this dars supports (%d); use a newer dars", v, SchemaVersion)
+	}
+	return nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if err := s.checkVersion(ctx, s.w); err != nil {
+		return err
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -284,6 +325,9 @@ func (s *Store) Dir() string { return s.dir }
 // must not be used afterwards.
 func (s *Store) Close() error {
 	err := s.closeDBs()
+	if s.lock == nil { // OpenReader
+		return err
+	}
 	if uerr := unlockDir(s.lock); uerr != nil && err == nil {
 		err = uerr
 	}
@@ -309,6 +353,9 @@ func (s *Store) closeDBs() error {
 
 // SetMeta stores value under key, replacing any previous value.
 func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	if s.w == nil {
+		return fmt.Errorf("%s: %w", s.path, ErrReadOnly)
+	}
 	_, err := s.w.ExecContext(ctx,
 		`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
 		key, value)
@@ -363,6 +410,9 @@ func queryOrder(id string) (kind int, num int64) {
 
 // writeTx runs fn in one write transaction and commits it.
 func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if s.w == nil {
+		return fmt.Errorf("%s: %w", s.path, ErrReadOnly)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -376,10 +378,10 @@ func TestPutGenerationsKeepsPaidWork(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, t.TempDir())
 
-	good := gen("good", "1", 0, "m", 0)
-	bad := gen("bad", "1", 0, "m", 1)
+	good := gen(hk("good"), "1", 0, "m", 0)
+	bad := gen(hk("bad"), "1", 0, "m", 1)
 	bad.Error, bad.OutputText = "http 503: overloaded", ""
-	badTwice := gen("bad2", "1", 0, "m", 2)
+	badTwice := gen(hk("bad2"), "1", 0, "m", 2)
 	badTwice.Error = "timeout"
 	if err := s.PutGenerations(ctx, []record.Generation{good, bad, badTwice}); err != nil {
 		t.Fatal(err)
@@ -387,7 +389,7 @@ func TestPutGenerationsKeepsPaidWork(t *testing.T) {
 
 	goodAgain := good
 	goodAgain.OutputText, goodAgain.Error = "different", "late failure"
-	fixed := gen("bad", "1", 0, "m", 1)
+	fixed := gen(hk("bad"), "1", 0, "m", 1)
 	fixed.OutputText = "fixed"
 	badTwiceAgain := badTwice
 	badTwiceAgain.Error = "timeout again"
@@ -400,9 +402,9 @@ func TestPutGenerationsKeepsPaidWork(t *testing.T) {
 		key  string
 		want record.Generation
 	}{
-		{"good row kept", "good", good},
-		{"errored row replaced by good", "bad", fixed},
-		{"errored row replaced by newer error", "bad2", badTwiceAgain},
+		{"good row kept", hk("good"), good},
+		{"errored row replaced by good", hk("bad"), fixed},
+		{"errored row replaced by newer error", hk("bad2"), badTwiceAgain},
 	}
 	byKey := map[string]record.Generation{}
 	for _, g := range allGenerations(t, s) {
@@ -421,9 +423,8 @@ func TestPutGenerationsKeepsPaidWork(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]struct{}{"good": {}, "bad": {}}
-		if !reflect.DeepEqual(done, want) {
-			t.Errorf("DoneKeys = %v, want %v", done, want)
+		if done.Len() != 2 || !done.Has(hk("good")) || !done.Has(hk("bad")) {
+			t.Errorf("DoneKeys = %q, want the keys of good and bad", slices.Collect(done.All()))
 		}
 	})
 	t.Run("counts", func(t *testing.T) {
@@ -436,11 +437,11 @@ func TestPutGenerationsKeepsPaidWork(t *testing.T) {
 		}
 	})
 	t.Run("empty key rejects the whole batch", func(t *testing.T) {
-		err := s.PutGenerations(ctx, []record.Generation{gen("new", "1", 0, "m", 3), {QueryID: "1"}})
+		err := s.PutGenerations(ctx, []record.Generation{gen(hk("new"), "1", 0, "m", 3), {QueryID: "1"}})
 		if err == nil {
 			t.Fatal("want an error for an empty key")
 		}
-		if done, _ := s.DoneKeys(ctx); len(done) != 2 {
+		if done, _ := s.DoneKeys(ctx); done.Len() != 2 {
 			t.Errorf("a failed batch left rows behind: %v", done)
 		}
 	})
@@ -450,13 +451,13 @@ func TestScoredKeys(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, t.TempDir())
 	score := func(key, judge string, passed bool) record.Score {
-		return record.Score{GenerationKey: key, QueryID: "1", Model: "m", Judge: judge,
+		return record.Score{GenerationKey: hk(key), QueryID: "1", Model: "m", Judge: judge,
 			Status: record.StatusScored, Passed: passed, Score: map[bool]float64{true: 1}[passed]}
 	}
 	if err := s.PutScores(ctx, []record.Score{score("a", "math", false), score("b", "math", true), score("a", "f1", true)}, "h1"); err != nil {
 		t.Fatal(err)
 	}
-	// The math judge changed: "a" is re-scored under h2, "b" is not yet.
+	// The math judge changed: hk("a") is re-scored under h2, hk("b") is not yet.
 	if err := s.PutScores(ctx, []record.Score{score("a", "math", true)}, "h2"); err != nil {
 		t.Fatal(err)
 	}
@@ -465,9 +466,9 @@ func TestScoredKeys(t *testing.T) {
 		judge, hash string
 		want        []string
 	}{
-		{"math", "h1", []string{"b"}},
-		{"math", "h2", []string{"a"}},
-		{"f1", "h1", []string{"a"}},
+		{"math", "h1", []string{hk("b")}},
+		{"math", "h2", []string{hk("a")}},
+		{"f1", "h1", []string{hk("a")}},
 		{"f1", "h2", nil},
 		{"nope", "h1", nil},
 	}
@@ -477,11 +478,7 @@ func TestScoredKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var keys []string
-			for k := range got {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
+			keys := slices.Collect(got.All())
 			if !slices.Equal(keys, tt.want) {
 				t.Errorf("ScoredKeys = %q, want %q", keys, tt.want)
 			}
@@ -489,7 +486,8 @@ func TestScoredKeys(t *testing.T) {
 	}
 	t.Run("new verdict replaces old", func(t *testing.T) {
 		got := allScores(t, s, "math")
-		if len(got) != 2 || got[0].GenerationKey != "a" || !got[0].Passed || got[0].Score != 1 {
+		i := slices.IndexFunc(got, func(r record.Score) bool { return r.GenerationKey == hk("a") })
+		if len(got) != 2 || i < 0 || !got[i].Passed || got[i].Score != 1 {
 			t.Errorf("math scores = %+v", got)
 		}
 		if c, _ := s.Counts(ctx); c.Scores != 3 {
@@ -501,7 +499,7 @@ func TestScoredKeys(t *testing.T) {
 func TestCallbacks(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, t.TempDir())
-	if err := s.PutGenerations(ctx, []record.Generation{gen("a", "1", 0, "m", 0), gen("b", "2", 0, "m", 0)}); err != nil {
+	if err := s.PutGenerations(ctx, []record.Generation{gen(hk("a"), "1", 0, "m", 0), gen(hk("b"), "2", 0, "m", 0)}); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("stops at first error", func(t *testing.T) {
@@ -523,7 +521,7 @@ func TestCallbacks(t *testing.T) {
 			t.Fatal(err)
 		}
 		keys, err := s.ScoredKeys(ctx, "j", "h")
-		if err != nil || len(keys) != 2 {
+		if err != nil || keys.Len() != 2 {
 			t.Errorf("ScoredKeys = %v, %v", keys, err)
 		}
 	})
@@ -730,14 +728,14 @@ func BenchmarkPutGenerations(b *testing.B) {
 func TestReplacingAFailedGenerationClearsItsErrorVerdicts(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, t.TempDir())
-	failed := record.Generation{Key: "k1", QueryID: "1", Model: "m", Error: "connection refused", CreatedAt: time.UnixMilli(1).UTC()}
-	good := record.Generation{Key: "k2", QueryID: "2", Model: "m", OutputText: "4", CreatedAt: time.UnixMilli(1).UTC()}
+	failed := record.Generation{Key: hk("k1"), QueryID: "1", Model: "m", Error: "connection refused", CreatedAt: time.UnixMilli(1).UTC()}
+	good := record.Generation{Key: hk("k2"), QueryID: "2", Model: "m", OutputText: "4", CreatedAt: time.UnixMilli(1).UTC()}
 	if err := s.PutGenerations(ctx, []record.Generation{failed, good}); err != nil {
 		t.Fatal(err)
 	}
 	verdicts := []record.Score{
-		{GenerationKey: "k1", QueryID: "1", Model: "m", Judge: "j", Status: record.StatusError, Detail: "generation failed"},
-		{GenerationKey: "k2", QueryID: "2", Model: "m", Judge: "j", Status: record.StatusError, Detail: "judge crashed"},
+		{GenerationKey: hk("k1"), QueryID: "1", Model: "m", Judge: "j", Status: record.StatusError, Detail: "generation failed"},
+		{GenerationKey: hk("k2"), QueryID: "2", Model: "m", Judge: "j", Status: record.StatusError, Detail: "judge crashed"},
 	}
 	if err := s.PutScores(ctx, verdicts, "h"); err != nil {
 		t.Fatal(err)
@@ -752,10 +750,10 @@ func TestReplacingAFailedGenerationClearsItsErrorVerdicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := scored["k1"]; ok {
+	if scored.Has(hk("k1")) {
 		t.Error("the verdict on the failed attempt survived its replacement")
 	}
-	if _, ok := scored["k2"]; !ok {
+	if !scored.Has(hk("k2")) {
 		t.Error("a kept generation lost its verdict")
 	}
 }
@@ -776,11 +774,116 @@ func TestOpenAddsUsageEstimatedToAnOlderStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openT(t, dir)
-	if err := s.PutGenerations(ctx, []record.Generation{gen("k2", "2", 0, "m", 1)}); err != nil {
+	if err := s.PutGenerations(ctx, []record.Generation{gen(hk("k2"), "2", 0, "m", 1)}); err != nil {
 		t.Fatal(err)
 	}
 	got := allGenerations(t, s)
 	if len(got) != 2 || got[0].UsageEstimated || !got[1].UsageEstimated {
 		t.Fatalf("rows after the migration: %+v", got)
+	}
+}
+
+// hk turns a readable test name into a generation key (hex sha256), as the
+// key sets require.
+func hk(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:])
+}
+
+// TestOpenReaderBesideALiveRun reads a store another Open holds, sees its
+// committed rows, and refuses writes; a missing store is not created.
+func TestOpenReaderBesideALiveRun(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	live := openT(t, dir)
+	if err := live.PutGenerations(ctx, []record.Generation{gen(hk("a"), "1", 0, "m", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReader(dir)
+	if err != nil {
+		t.Fatalf("OpenReader beside a live run: %v", err)
+	}
+	defer r.Close()
+	done, err := r.DoneKeys(ctx)
+	if err != nil || !done.Has(hk("a")) {
+		t.Fatalf("DoneKeys = %v, %v", done, err)
+	}
+	if err := live.PutGenerations(ctx, []record.Generation{gen(hk("b"), "1", 0, "m", 1)}); err != nil {
+		t.Fatalf("the live run cannot write beside a reader: %v", err)
+	}
+	if done, _ := r.DoneKeys(ctx); done.Len() != 2 {
+		t.Errorf("the reader does not see the new commit: %d keys", done.Len())
+	}
+	if err := r.PutGenerations(ctx, []record.Generation{gen(hk("c"), "1", 0, "m", 2)}); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("write through the reader: %v, want ErrReadOnly", err)
+	}
+	if err := r.SetMeta(ctx, "k", "v"); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("SetMeta through the reader: %v, want ErrReadOnly", err)
+	}
+	missing := filepath.Join(t.TempDir(), "none")
+	if _, err := OpenReader(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("OpenReader of a missing store: %v, want ErrNotExist", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Error("OpenReader created the directory")
+	}
+}
+
+// TestGenerationsOf reads one query's rows through the index, numeric and
+// other ids alike, and nothing of the neighbours.
+func TestGenerationsOf(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, t.TempDir())
+	rows := []record.Generation{gen(hk("1a"), "1", 0, "m", 0), gen(hk("1b"), "1", 1, "m", 0), gen(hk("10"), "10", 0, "m", 0),
+		gen(hk("x0"), "llm:j:abc", 0, "judge", 1), gen(hk("x1"), "llm:j:abc", 0, "judge", 0), gen(hk("y"), "llm:j:abd", 0, "judge", 0)}
+	if err := s.PutGenerations(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	of := func(id string) []string {
+		var keys []string
+		if err := s.GenerationsOf(ctx, id, func(g record.Generation) error { keys = append(keys, g.Key); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	if got := of("1"); !slices.Equal(got, []string{hk("1a"), hk("1b")}) {
+		t.Errorf("GenerationsOf(1) = %q", got)
+	}
+	if got := of("llm:j:abc"); !slices.Equal(got, []string{hk("x1"), hk("x0")}) {
+		t.Errorf("GenerationsOf(llm:j:abc) = %q, want sample 0 then 1", got)
+	}
+	if got := of("nope"); len(got) != 0 {
+		t.Errorf("GenerationsOf(nope) = %q", got)
+	}
+	var plan string
+	if err := s.r.QueryRowContext(ctx, `EXPLAIN QUERY PLAN SELECT `+generationColumns+` FROM generations
+		WHERE qkind = ? AND qnum = ? AND query_id = ? ORDER BY `+generationOrder, 1, 0, "x").Scan(new(int), new(int), new(int), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "USING INDEX generations_order") {
+		t.Errorf("GenerationsOf does not use the index: %s", plan)
+	}
+}
+
+func TestSpendOf(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, t.TempDir())
+	a, b, c := gen(hk("a"), "llm-judge:g:1", 0, "j", 0), gen(hk("b"), "llm-judge:g:2", 0, "j", 0), gen(hk("c"), "llm-judge:h:1", 0, "j", 0)
+	b.Error = "status 500"
+	if err := s.PutGenerations(ctx, []record.Generation{a, b, c, gen(hk("d"), "1", 0, "m", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := s.SpendOf(ctx, "llm-judge:g:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Spend{Generations: 2, Errors: 1, PromptTokens: a.PromptTokens + b.PromptTokens,
+		CompletionTokens: a.CompletionTokens + b.CompletionTokens}
+	if sp.Generations != want.Generations || sp.Errors != want.Errors || sp.PromptTokens != want.PromptTokens ||
+		sp.CompletionTokens != want.CompletionTokens || math.Abs(sp.CostUSD-(a.CostUSD+b.CostUSD)) > 1e-12 {
+		t.Errorf("SpendOf = %+v, want %+v and cost %v", sp, want, a.CostUSD+b.CostUSD)
+	}
+	if sp, _ := s.SpendOf(ctx, "nothing:"); sp != (Spend{}) {
+		t.Errorf("SpendOf(nothing) = %+v", sp)
 	}
 }
