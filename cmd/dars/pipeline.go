@@ -147,6 +147,7 @@ func (a *app) loadEnv() (*runEnv, error) {
 		Format: cfg.Dataset.Format, Preset: cfg.Dataset.Preset, Limit: cfg.Dataset.Limit,
 		Fields: dataset.Fields{ID: f.ID, Question: f.Question, Answer: f.Answer, Choices: f.Choices,
 			Context: f.Context, Task: f.Task, Variants: f.Variants},
+		DropRaw: !readsRawRows(cfg.Judges),
 	})
 	if err != nil {
 		return nil, badInput(err, "")
@@ -210,6 +211,18 @@ func (a *app) loadEnv() (*runEnv, error) {
 		}
 	}
 	return env, nil
+}
+
+// readsRawRows reports whether a judge reads the data set's raw rows
+// (Query.Fields): the code judge finds the tests there. Without one the rows
+// are not kept.
+func readsRawRows(js []config.Judge) bool {
+	for _, j := range js {
+		if j.Type == "code" {
+			return true
+		}
+	}
+	return false
 }
 
 // variantsOf lists every query's variants: 0 the original (unless the run

@@ -194,6 +194,27 @@ func TestLoadKeepsRawFields(t *testing.T) {
 	}
 }
 
+// TestLoadDropRaw keeps the mapped parts and drops only the raw rows.
+func TestLoadDropRaw(t *testing.T) {
+	path := filepath.Join("testdata", "plain.jsonl")
+	kept, err := Load(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := Load(path, Options{DropRaw: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range dropped {
+		if q.Fields != nil {
+			t.Fatalf("query %s keeps its raw row", q.ID)
+		}
+	}
+	if !reflect.DeepEqual(withoutFields(kept), dropped) {
+		t.Errorf("DropRaw changed the mapped queries:\n%+v\n%+v", withoutFields(kept), dropped)
+	}
+}
+
 func TestLoadGzip(t *testing.T) {
 	for _, name := range []string{"triviaqa.jsonl", "mmlu.csv"} {
 		t.Run(name, func(t *testing.T) {

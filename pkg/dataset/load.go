@@ -28,6 +28,9 @@ type Options struct {
 	Fields Fields
 	// Limit keeps the first Limit queries of the file; 0 keeps all.
 	Limit int
+	// DropRaw leaves Query.Fields nil: the raw rows are not kept, which
+	// saves their memory (about a kilobyte a row) when no judge reads them.
+	DropRaw bool
 }
 
 // Fields maps the columns of a data set to the parts of a Query. The names

@@ -20,6 +20,7 @@ type mapper struct {
 	fields   Fields // the preset's mapping with the caller's overrides
 	explicit Fields // the caller's overrides: these must be present in every row
 	limit    int
+	dropRaw  bool           // leave Query.Fields nil
 	rows     int            // rows mapped so far, for row-number ids
 	seen     map[string]int // id -> line of its first row
 	queries  []Query
@@ -48,7 +49,7 @@ func newMapper(path string, opts Options) (*mapper, error) {
 		return nil, errors.New("no question field: set fields.question")
 	}
 	return &mapper{
-		path: path, preset: p, fields: f, explicit: o, limit: opts.Limit,
+		path: path, preset: p, fields: f, explicit: o, limit: opts.Limit, dropRaw: opts.DropRaw,
 		seen: make(map[string]int),
 	}, nil
 }
@@ -120,7 +121,9 @@ func (m *mapper) query(row map[string]any, line int) (Query, error) {
 	if err := m.variants(row, line, &q); err != nil {
 		return q, err
 	}
-	q.Fields = plainRow(row)
+	if !m.dropRaw {
+		q.Fields = plainRow(row)
+	}
 	return q, nil
 }
 
