@@ -104,6 +104,14 @@ func (a *app) judgeLLMBatch(ctx context.Context, env *runEnv, st *store.Store, j
 	if err != nil {
 		return err
 	}
+	if env.cfg.Cache != "" {
+		if err := a.repliesFromCache(ctx, env, st, calls, keys, done); err != nil {
+			return err
+		}
+		if done, err = storedReplies(ctx, st, calls, nil); err != nil {
+			return err
+		}
+	}
 	opts.Done = done.Has
 	pr := a.newProgress()
 	opts.Progress = pr.update
@@ -118,6 +126,11 @@ func (a *app) judgeLLMBatch(ctx context.Context, env *runEnv, st *store.Store, j
 	replies := map[string]record.Generation{}
 	if _, err := storedReplies(ctx, st, calls, replies); err != nil {
 		return err
+	}
+	if env.cfg.Cache != "" {
+		if err := a.repliesToCache(ctx, env, replies, done); err != nil {
+			return err
+		}
 	}
 	for k, c := range calls {
 		votes := make([]judge.LLMReply, len(keys[k]))
@@ -137,6 +150,71 @@ func (a *app) judgeLLMBatch(ctx context.Context, env *runEnv, st *store.Store, j
 			Passed: verdict.Passed, Extracted: verdict.Extracted, Detail: verdict.Detail})
 	}
 	return st.PutScores(context.WithoutCancel(ctx), scores, je.hash)
+}
+
+// repliesFromCache copies into the run store the judge replies of calls
+// that the shared cache holds and the store lacks (done): an identical
+// generation key is the same request, answered once for every run.
+func (a *app) repliesFromCache(ctx context.Context, env *runEnv, st *store.Store, calls []llmCall, keys [][]string, done *keyset.Set) error {
+	var want keyset.Builder
+	for _, ks := range keys {
+		for _, k := range ks {
+			if !done.Has(k) {
+				want.Add(k) // a planned key: well-formed
+			}
+		}
+	}
+	wanted := want.Set()
+	if wanted.Len() == 0 {
+		return nil
+	}
+	cache, err := a.openCache(ctx, env.cfg.Resolve(env.cfg.Cache))
+	if err != nil {
+		return err
+	}
+	var rows []record.Generation
+	for _, c := range calls {
+		err = cache.GenerationsOf(ctx, c.query.ID, func(g record.Generation) error {
+			if g.Error == "" && wanted.Has(g.Key) {
+				rows = append(rows, g)
+			}
+			return nil
+		})
+		if err != nil {
+			break
+		}
+	}
+	if cerr := cache.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	a.log.Info("judge calls answered from the cache", "calls", len(rows))
+	return st.PutGenerations(ctx, rows)
+}
+
+// repliesToCache adds the judge replies this pass made (those not in
+// before) to the shared cache.
+func (a *app) repliesToCache(ctx context.Context, env *runEnv, replies map[string]record.Generation, before *keyset.Set) error {
+	var rows []record.Generation
+	for k, g := range replies {
+		if g.Error == "" && !before.Has(k) {
+			rows = append(rows, g)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	cache, err := a.openCache(ctx, env.cfg.Resolve(env.cfg.Cache))
+	if err != nil {
+		return err
+	}
+	err = cache.PutGenerations(ctx, rows)
+	if cerr := cache.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // storedReplies reads the judge replies the store holds for calls, through

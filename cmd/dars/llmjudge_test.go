@@ -233,3 +233,58 @@ func TestLLMJudgeConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLLMJudgeCache shares judge calls between runs through cache: a second
+// run with another name pays for no judge call.
+func TestLLMJudgeCache(t *testing.T) {
+	fake := &fakeJudgeModel{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	t.Setenv("DARS_TEST_JUDGE_KEY", "sk-judge-secret-456")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "q.jsonl"), `{"id": "1", "question": "What is 1+1?", "answer": "2"}`+"\n"+
+		`{"id": "2", "question": "What is 2+2?", "answer": "4"}`+"\n")
+	config := func(run string) {
+		writeFile(t, filepath.Join(dir, "dars.yaml"), fmt.Sprintf(`run: %s
+cache: shared
+dataset: {path: q.jsonl}
+sampling: {samples: 2}
+models:
+  - {name: cand, provider: sim}
+  - {name: grader-model, provider: openai, base_url: %s/v1, model: judge-1, api_key_env: DARS_TEST_JUDGE_KEY, candidate: false}
+judges:
+  - {name: answer, type: numeric}
+  - {name: grader, type: llm, model: grader-model, votes: 2, rubric: "ID={{.ID}} GOLD={{.Answer}} OUT={{.Output}}"}
+`, run, srv.URL))
+	}
+	config("first")
+	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	first, _ := fake.count()
+	if first != 4 {
+		t.Fatalf("first run sent %d judge requests, want 4", first)
+	}
+	config("second")
+	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitOK {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	if r, _ := fake.count(); r != first {
+		t.Fatalf("the second run sent %d judge requests; the cache holds them all", r-first)
+	}
+	for _, run := range []string{"first", "second"} {
+		scores, err := parquetio.ReadScores(filepath.Join(dir, "out", run, "scores.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range scores {
+			if s.Judge == "grader" && s.Status == record.StatusScored {
+				n++
+			}
+		}
+		if n != 4 {
+			t.Errorf("%s: %d scored llm verdicts, want 4", run, n)
+		}
+	}
+}
