@@ -18,6 +18,7 @@ import (
 
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/record"
+	"github.com/darslabs/dars/pkg/sandbox"
 )
 
 // Options of the exec judge, as they appear in the run file.
@@ -305,7 +306,7 @@ type execWorker struct {
 	stdin  *os.File // our end of the child's stdin
 	stdout *os.File // our end of the child's stdout
 	r      *bufio.Reader
-	stderr *tailBuffer
+	stderr *sandbox.TailBuffer
 
 	answered bool // the process has answered a request: it is up
 	crashed  bool // set by ask before stop: the child went away by itself
@@ -326,7 +327,7 @@ func startWorker(command []string) (*execWorker, error) {
 		inW.Close()
 		return nil, err
 	}
-	w := &execWorker{stdin: inW, stdout: outR, r: bufio.NewReader(outR), stderr: &tailBuffer{max: stderrTail}}
+	w := &execWorker{stdin: inW, stdout: outR, r: bufio.NewReader(outR), stderr: &sandbox.TailBuffer{Max: stderrTail}}
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Stdin = inR
 	cmd.Stdout = outW
@@ -460,31 +461,4 @@ func judgeEnv(env []string) []string {
 		out = append(out, kv)
 	}
 	return out
-}
-
-// tailBuffer keeps the last max bytes written to it. It is safe for
-// concurrent use.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-// Write keeps the tail of p and never fails, so the child is never blocked
-// on its stderr.
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-// String returns the kept bytes.
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

@@ -245,6 +245,24 @@ func closerAt(s string, i int) int {
 	return 0
 }
 
+// bracketStep reads the token at s[i] for the bracket scanners: its width,
+// and +1 when it opens a bracket, -1 when it closes one, 0 otherwise
+// (brackets of every kind nest together; an escaped character such as
+// "\\," is one token that never opens or closes). plain reports a single
+// byte that is neither, the only kind a scanner looks into.
+func bracketStep(s string, i int) (width, move int, plain bool) {
+	if n := openerAt(s, i); n > 0 {
+		return n, 1, false
+	}
+	if n := closerAt(s, i); n > 0 {
+		return n, -1, false
+	}
+	if s[i] == '\\' && i+1 < len(s) && !isLetter(s[i+1]) {
+		return 2, 0, false
+	}
+	return 1, 0, true
+}
+
 // matchClose finds the bracket closing the one that opens at s[i]: brackets
 // of every kind nest together, so "[1,2)" is matched. It returns where the
 // closing bracket starts and the index just past it, or -1, -1 when the
@@ -252,24 +270,11 @@ func closerAt(s string, i int) int {
 func matchClose(s string, i int) (int, int) {
 	depth := 0
 	for i < len(s) {
-		if n := openerAt(s, i); n > 0 {
-			depth++
-			i += n
-			continue
+		n, move, _ := bracketStep(s, i)
+		if depth += move; move < 0 && depth == 0 {
+			return i, i + n
 		}
-		if n := closerAt(s, i); n > 0 {
-			depth--
-			if depth == 0 {
-				return i, i + n
-			}
-			i += n
-			continue
-		}
-		if s[i] == '\\' && i+1 < len(s) && !isLetter(s[i+1]) {
-			i += 2 // an escaped character never opens or closes
-			continue
-		}
-		i++
+		i += n
 	}
 	return -1, -1
 }
@@ -283,27 +288,13 @@ func splitTopLevel(s string) []string {
 	var parts []string
 	depth, start := 0, 0
 	for i := 0; i < len(s); {
-		if n := openerAt(s, i); n > 0 {
-			depth++
-			i += n
-			continue
-		}
-		if n := closerAt(s, i); n > 0 {
-			if depth > 0 {
-				depth--
-			}
-			i += n
-			continue
-		}
-		if s[i] == '\\' && i+1 < len(s) && !isLetter(s[i+1]) {
-			i += 2
-			continue
-		}
-		if s[i] == ',' && depth == 0 {
+		n, move, plain := bracketStep(s, i)
+		depth = max(depth+move, 0)
+		if plain && depth == 0 && s[i] == ',' {
 			parts = append(parts, s[start:i])
 			start = i + 1
 		}
-		i++
+		i += n
 	}
 	return append(parts, s[start:])
 }
@@ -313,26 +304,12 @@ func splitTopLevel(s string) []string {
 func topLevelIndexAny(s, chars string) int {
 	depth := 0
 	for i := 0; i < len(s); {
-		if n := openerAt(s, i); n > 0 {
-			depth++
-			i += n
-			continue
-		}
-		if n := closerAt(s, i); n > 0 {
-			if depth > 0 {
-				depth--
-			}
-			i += n
-			continue
-		}
-		if s[i] == '\\' && i+1 < len(s) && !isLetter(s[i+1]) {
-			i += 2
-			continue
-		}
-		if depth == 0 && strings.IndexByte(chars, s[i]) >= 0 {
+		n, move, plain := bracketStep(s, i)
+		depth = max(depth+move, 0)
+		if plain && depth == 0 && strings.IndexByte(chars, s[i]) >= 0 {
 			return i
 		}
-		i++
+		i += n
 	}
 	return -1
 }

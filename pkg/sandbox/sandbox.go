@@ -249,7 +249,7 @@ func (s *Sandbox) prepare(program string) (string, error) {
 
 // run starts the harness on dir and reads its verdict.
 func (s *Sandbox) run(ctx context.Context, dir string) (Result, error) {
-	stderr := &tailBuffer{max: stderrTail}
+	stderr := &TailBuffer{Max: stderrTail}
 	cmd := s.command(dir)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
@@ -402,27 +402,28 @@ func removeAll(dir string) {
 	_ = os.RemoveAll(dir)
 }
 
-// tailBuffer keeps the last max bytes written to it. It is safe for
-// concurrent use.
-type tailBuffer struct {
+// TailBuffer keeps the last Max bytes written to it, for a child's
+// stderr: writes never fail, so the child is never blocked on it. It is
+// safe for concurrent use.
+type TailBuffer struct {
+	Max int
 	mu  sync.Mutex
-	max int
 	buf []byte
 }
 
 // Write keeps the tail of p and never fails.
-func (b *tailBuffer) Write(p []byte) (int, error) {
+func (b *TailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
+	if over := len(b.buf) - b.Max; over > 0 {
 		b.buf = append(b.buf[:0], b.buf[over:]...)
 	}
 	return len(p), nil
 }
 
 // String returns the kept bytes.
-func (b *tailBuffer) String() string {
+func (b *TailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
