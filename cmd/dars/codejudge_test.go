@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,27 +15,15 @@ import (
 // codeModel answers HumanEval prompts with a fenced Python block: a right
 // add, and a mul that adds.
 func codeModel(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		N        int `json:"n"`
-		Messages []struct {
-			Content string `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	req, ok := readChat(w, r)
+	if !ok {
 		return
 	}
 	code := "def add(a, b):\n    return a + b\n"
-	if strings.Contains(req.Messages[len(req.Messages)-1].Content, "def mul") {
+	if strings.Contains(req.prompt(), "def mul") {
 		code = "def mul(a, b):\n    return a + b\n"
 	}
-	reply := "Here it is.\n```python\n" + code + "```\n"
-	choices := make([]map[string]any, max(req.N, 1))
-	for i := range choices {
-		choices[i] = map[string]any{"index": i, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": reply}}
-	}
-	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": "m", "choices": choices,
-		"usage": map[string]any{"prompt_tokens": 20, "completion_tokens": 20, "total_tokens": 40}})
+	writeChat(w, "m", repeat("Here it is.\n```python\n"+code+"```\n", req.samples()), 20, 20)
 }
 
 // TestCodeJudgeRun runs the code judge through `dars run` on a

@@ -29,21 +29,11 @@ func (g *guardedEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no requests during a dry run", http.StatusTeapot)
 		return
 	}
-	var req struct {
-		N int `json:"n"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	req, ok := readChat(w, r)
+	if !ok {
 		return
 	}
-	n := max(req.N, 1)
-	choices := make([]map[string]any, n)
-	for i := range choices {
-		choices[i] = map[string]any{"index": i, "finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": "Final Answer: 3"}}
-	}
-	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": "m", "choices": choices,
-		"usage": map[string]any{"prompt_tokens": 3, "completion_tokens": 4 * n, "total_tokens": 3 + 4*n}})
+	writeChat(w, "m", repeat("Final Answer: 3", req.samples()), 3, 4)
 }
 
 // dryRunConfig writes a run of 2 queries x 2 variants, every prompt one

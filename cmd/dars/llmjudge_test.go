@@ -30,22 +30,16 @@ type fakeJudgeModel struct {
 var rubricFields = regexp.MustCompile(`(?s)ID=(\S+) GOLD=(\S+) OUT=(.*)`)
 
 func (f *fakeJudgeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		N        int `json:"n"`
-		Messages []struct {
-			Content string `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	req, ok := readChat(w, r)
+	if !ok {
 		return
 	}
-	n := max(req.N, 1)
+	n := req.samples()
 	f.mu.Lock()
 	f.requests++
 	f.samples += n
 	f.mu.Unlock()
-	m := rubricFields.FindStringSubmatch(req.Messages[len(req.Messages)-1].Content)
+	m := rubricFields.FindStringSubmatch(req.prompt())
 	if m == nil {
 		http.Error(w, "prompt without the rubric's fields", http.StatusBadRequest)
 		return
@@ -67,12 +61,7 @@ func (f *fakeJudgeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"error": {"message": "The response was filtered due to the prompt triggering content management policy", "type": "invalid_request_error", "code": "content_filter"}}`)
 		return
 	}
-	choices := make([]map[string]any, n)
-	for i := range choices {
-		choices[i] = map[string]any{"index": i, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": reply}}
-	}
-	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": "judge", "choices": choices,
-		"usage": map[string]any{"prompt_tokens": 30, "completion_tokens": 10 * n, "total_tokens": 30 + 10*n}})
+	writeChat(w, "judge", repeat(reply, n), 30, 10)
 }
 
 func (f *fakeJudgeModel) count() (requests, samples int) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -28,19 +27,11 @@ func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	var req struct {
-		Model    string `json:"model"`
-		N        int    `json:"n"`
-		Seed     *int   `json:"seed"`
-		Messages []struct {
-			Content string `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	req, ok := readChat(w, r)
+	if !ok {
 		return
 	}
-	n := max(req.N, 1)
+	n := req.samples()
 	f.mu.Lock()
 	f.requests++
 	f.samples += n
@@ -48,18 +39,13 @@ func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	// The question is "What is A+B?": answer right on even choices.
 	var a, b int
-	fmt.Sscanf(req.Messages[len(req.Messages)-1].Content[strings.Index(req.Messages[len(req.Messages)-1].Content, "What is "):], "What is %d+%d?", &a, &b)
-	var choices []map[string]any
-	for i := 0; i < n; i++ {
-		ans := a + b
-		if i%2 == 1 {
-			ans++
-		}
-		choices = append(choices, map[string]any{"index": i, "finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": fmt.Sprintf("Let me add.\nFinal Answer: %d", ans)}})
+	p := req.prompt()
+	fmt.Sscanf(p[strings.Index(p, "What is "):], "What is %d+%d?", &a, &b)
+	answers := make([]string, n)
+	for i := range answers {
+		answers[i] = fmt.Sprintf("Let me add.\nFinal Answer: %d", a+b+i%2)
 	}
-	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": req.Model, "choices": choices,
-		"usage": map[string]any{"prompt_tokens": 20, "completion_tokens": 6 * n, "total_tokens": 20 + 6*n}})
+	writeChat(w, req.Model, answers, 20, 6)
 }
 
 // TestRunAgainstOpenAICompatibleEndpoint runs the whole pipeline against an
