@@ -57,14 +57,9 @@ type manifestJudgeCalls struct {
 }
 
 type manifestModel struct {
-	Name             string  `json:"name"`
-	Provider         string  `json:"provider"`
-	Generations      int64   `json:"generations"`
-	Errors           int64   `json:"errors"`
-	PromptTokens     int64   `json:"prompt_tokens"`
-	CompletionTokens int64   `json:"completion_tokens"`
-	CostUSD          float64 `json:"cost_usd"`
-	FirstError       string  `json:"first_error,omitempty"` // the first failed sample's error, in output order
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	modelTally
 	// Adjustments are the request parameters the endpoint refused and dars
 	// dropped or renamed for this model during this invocation.
 	Adjustments []string `json:"adjustments,omitempty"`
@@ -74,6 +69,56 @@ type manifestTotals struct {
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
 	CostUSD          float64 `json:"cost_usd"`
+}
+
+// modelTally is what one model's stored generations add up to.
+type modelTally struct {
+	Generations      int64   `json:"generations"`
+	Errors           int64   `json:"errors"`
+	PromptTokens     int64   `json:"prompt_tokens"`
+	CompletionTokens int64   `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+	FirstError       string  `json:"first_error,omitempty"` // the first failed sample's error, in output order
+}
+
+// tally adds up the plan's stored generations per model and verdicts per
+// judge and status as they stream past, so the manifest can reuse an export
+// pass instead of reading the store again.
+type tally struct {
+	models map[string]*modelTally
+	scores map[string]map[string]int64 // judge → status → count; nil until scores are counted
+}
+
+func newTally() *tally { return &tally{models: map[string]*modelTally{}} }
+
+// addGeneration counts g.
+func (t *tally) addGeneration(g record.Generation) {
+	mt := t.models[g.Model]
+	if mt == nil {
+		mt = &modelTally{}
+		t.models[g.Model] = mt
+	}
+	mt.Generations++
+	if g.Error != "" {
+		mt.Errors++
+		if mt.FirstError == "" {
+			mt.FirstError = g.Error
+		}
+	}
+	mt.PromptTokens += g.PromptTokens
+	mt.CompletionTokens += g.CompletionTokens
+	mt.CostUSD += g.CostUSD
+}
+
+// addScore counts s.
+func (t *tally) addScore(s record.Score) {
+	if t.scores == nil {
+		t.scores = map[string]map[string]int64{}
+	}
+	if t.scores[s.Judge] == nil {
+		t.scores[s.Judge] = map[string]int64{}
+	}
+	t.scores[s.Judge][s.Status]++
 }
 
 // writeManifest counts what the store holds for the current plan and writes
@@ -87,50 +132,38 @@ func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *samp
 	m.Timings["total"] = total.Seconds()
 	m.Counts = manifestCounts{Queries: len(env.queries), Variants: len(env.variants), Models: len(env.models),
 		SamplesPlanned: int64(env.keys.Len()), Scores: map[string]map[string]int64{}}
-	byModel := map[string]*manifestModel{}
+	// The export passes of this invocation counted the rows already; what
+	// they did not count is read now.
+	gens, scores := env.genTally, env.scoreTally
+	if gens == nil {
+		gens = newTally()
+		if err := env.eachGeneration(ctx, st, func(g record.Generation) error { gens.addGeneration(g); return nil }); err != nil {
+			return m, err
+		}
+	}
+	if scores == nil {
+		scores = newTally()
+		if err := env.eachScore(ctx, st, func(s record.Score) error { scores.addScore(s); return nil }); err != nil {
+			return m, err
+		}
+	}
 	for _, mo := range env.models {
 		mm := manifestModel{Name: mo.Config.Name, Provider: mo.Config.Provider}
+		if mt := gens.models[mo.Config.Name]; mt != nil {
+			mm.modelTally = *mt
+		}
 		if a, ok := mo.Provider.(interface{ Adjustments() []string }); ok {
 			mm.Adjustments = a.Adjustments()
 		}
-		m.Models = append(m.Models, mm)
-	}
-	for i := range m.Models {
-		byModel[m.Models[i].Name] = &m.Models[i]
-	}
-	err := env.eachGeneration(ctx, st, func(g record.Generation) error {
-		m.Counts.Generations++
-		mm := byModel[g.Model]
-		mm.Generations++
-		if g.Error != "" {
-			m.Counts.GenerationErrors++
-			mm.Errors++
-			if mm.FirstError == "" {
-				mm.FirstError = g.Error
-			}
-		}
-		mm.PromptTokens += g.PromptTokens
-		mm.CompletionTokens += g.CompletionTokens
-		mm.CostUSD += g.CostUSD
-		return nil
-	})
-	if err != nil {
-		return m, err
-	}
-	for _, mm := range m.Models {
+		m.Counts.Generations += mm.Generations
+		m.Counts.GenerationErrors += mm.Errors
 		m.Totals.PromptTokens += mm.PromptTokens
 		m.Totals.CompletionTokens += mm.CompletionTokens
 		m.Totals.CostUSD += mm.CostUSD
+		m.Models = append(m.Models, mm)
 	}
-	err = env.eachScore(ctx, st, func(s record.Score) error {
-		if m.Counts.Scores[s.Judge] == nil {
-			m.Counts.Scores[s.Judge] = map[string]int64{}
-		}
-		m.Counts.Scores[s.Judge][s.Status]++
-		return nil
-	})
-	if err != nil {
-		return m, err
+	if scores.scores != nil {
+		m.Counts.Scores = scores.scores
 	}
 	for _, j := range env.judges {
 		if j.model == nil {

@@ -44,6 +44,10 @@ type runEnv struct {
 	timings  map[string]float64 // seconds per stage, for the manifest
 	shard    shard              // the part of the run this invocation does
 	parts    *parts             // what shards wrote (unsharded invocations only; nil when none)
+
+	// What this invocation's export passes counted, for the manifest; nil
+	// until a pass over the final rows completes.
+	genTally, scoreTally *tally
 }
 
 // eachGeneration calls fn for every stored generation of the plan, in
@@ -487,13 +491,19 @@ func (env *runEnv) exportSamples(ctx context.Context, st *store.Store) error {
 	if err != nil {
 		return err
 	}
-	if err := env.eachGeneration(ctx, st, w.Write); err != nil {
+	t := newTally()
+	err = env.eachGeneration(ctx, st, func(g record.Generation) error {
+		t.addGeneration(g)
+		return w.Write(g)
+	})
+	if err != nil {
 		w.Abort()
 		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
 	}
+	env.genTally = t
 	var truth []record.Truth
 	for _, v := range env.variants {
 		for _, m := range env.models {
@@ -543,11 +553,20 @@ func (env *runEnv) exportScores(ctx context.Context, st *store.Store) error {
 	if err != nil {
 		return err
 	}
-	if err := env.eachScore(ctx, st, w.Write); err != nil {
+	t := newTally()
+	err = env.eachScore(ctx, st, func(s record.Score) error {
+		t.addScore(s)
+		return w.Write(s)
+	})
+	if err != nil {
 		w.Abort()
 		return err
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		return err
+	}
+	env.scoreTally = t
+	return nil
 }
 
 // close releases what the judges hold (an exec judge's worker processes).
