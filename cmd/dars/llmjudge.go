@@ -114,6 +114,7 @@ func (a *app) judgeLLMBatch(ctx context.Context, env *runEnv, st *store.Store, j
 	}
 	opts.Done = done.Has
 	pr := a.newProgress()
+	pr.log = a.log.With("judge", je.cfg.Name) // the judge's calls, not the run's samples
 	opts.Progress = pr.update
 	sum, err := sampler.Run(ctx, work, opts)
 	pr.finish(sum)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ type progress struct {
 	last     time.Time
 	lines    int // lines drawn by the last live update
 	a        *app
+	log      *slog.Logger // where the non-terminal lines go
 	anything bool
 }
 
@@ -32,7 +34,7 @@ func (a *app) newProgress() *progress {
 	if live {
 		every = 200 * time.Millisecond
 	}
-	return &progress{w: a.stderr, live: live, quiet: a.g.quiet, every: every, a: a}
+	return &progress{w: a.stderr, live: live, quiet: a.g.quiet, every: every, a: a, log: a.log}
 }
 
 func (p *progress) update(s sampler.Progress) {
@@ -51,7 +53,7 @@ func (p *progress) update(s sampler.Progress) {
 func (p *progress) draw(s sampler.Progress) {
 	if !p.live {
 		for _, m := range s.Models {
-			p.a.log.Info("sampling", "model", m.Model, "done", m.Stored+m.Done, "total", m.Total,
+			p.log.Info("sampling", "model", m.Model, "done", m.Stored+m.Done, "total", m.Total,
 				"errors", m.Errors, "retries", m.Retries, "throttled", m.Throttled, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
 		}
 		return
@@ -111,7 +113,7 @@ func (p *progress) finish(s sampler.Summary) {
 		return
 	}
 	for _, m := range s.Models {
-		p.a.log.Info("sampled", "model", m.Model, "new", m.Done, "stored_before", m.Stored, "total", m.Total,
+		p.log.Info("sampled", "model", m.Model, "new", m.Done, "stored_before", m.Stored, "total", m.Total,
 			"errors", m.Errors, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
 	}
 }
