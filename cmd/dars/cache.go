@@ -54,8 +54,8 @@ func (a *app) fromCache(ctx context.Context, env *runEnv, st *store.Store) error
 	if err != nil {
 		return err
 	}
-	if done.Len() >= env.keys.Len() {
-		return nil
+	if done.Covers(env.keys) {
+		return nil // every planned sample is stored already
 	}
 	cache, err := a.openCache(ctx, env.cfg.Resolve(env.cfg.Cache))
 	if err != nil {

@@ -66,3 +66,44 @@ judges: [{name: answer, type: numeric}]
 		t.Fatalf("a changed temperature must miss the cache: %d new requests, want 12", fake.requests-12)
 	}
 }
+
+// TestCacheAnswersWhenTheStoreHoldsOtherKeys: a run store full of samples
+// from another temperature must not stop the cache from answering the
+// current plan (a count of stored keys is not the plan's keys).
+func TestCacheAnswersWhenTheStoreHoldsOtherKeys(t *testing.T) {
+	fake := &fakeOpenAI{auth: map[string]bool{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	dir := t.TempDir()
+	var data strings.Builder
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(&data, `{"id": "q%d", "question": "What is %d+%d?", "answer": "%d"}`+"\n", i, i, i, 2*i)
+	}
+	writeFile(t, filepath.Join(dir, "q.jsonl"), data.String())
+	config := func(run string, temperature float64) {
+		writeFile(t, filepath.Join(dir, "dars.yaml"), fmt.Sprintf(`run: %s
+cache: shared-cache
+dataset: {path: q.jsonl}
+sampling: {samples: 4, temperature: %g}
+models:
+  - {name: remote, provider: openai, base_url: "%s/v1", model: m, n: "off"}
+judges: [{name: answer, type: numeric}]
+`, run, temperature, srv.URL))
+	}
+	config("first", 0.7)
+	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitOK {
+		t.Fatalf("first: %d %s", code, stderr)
+	}
+	config("second", 0.9)
+	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitOK {
+		t.Fatalf("second: %d %s", code, stderr)
+	}
+	before := fake.requests
+	config("second", 0.7) // every key of this plan is in the cache
+	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitOK {
+		t.Fatalf("third: %d %s", code, stderr)
+	}
+	if n := fake.requests - before; n != 0 {
+		t.Fatalf("cache held every planned key, yet %d requests were sent", n)
+	}
+}
