@@ -293,6 +293,11 @@ func (a *app) runStages(ctx context.Context, stages stage) error {
 		}
 		return &cliError{code: exitSampleError, err: fmt.Errorf("finished with %d failed samples, recorded with their errors in generations.parquet; the first: %s", m.Counts.GenerationErrors, first)}
 	}
+	for _, j := range env.judges {
+		if n := env.judgeCallFailures[j.cfg.Name]; n > 0 {
+			return &cliError{code: exitSampleError, err: fmt.Errorf("judge %q: %d verdicts are errors because calls to its model failed (see scores.parquet); `dars judge` asks for them again", j.cfg.Name, n)}
+		}
+	}
 	return nil
 }
 

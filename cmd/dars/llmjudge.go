@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/dataset"
@@ -116,22 +117,28 @@ func (a *app) judgeLLMBatch(ctx context.Context, env *runEnv, st *store.Store, j
 	pr := a.newProgress()
 	pr.log = a.log.With("judge", je.cfg.Name) // the judge's calls, not the run's samples
 	opts.Progress = pr.update
-	sum, err := sampler.Run(ctx, work, opts)
+	sum, runErr := sampler.Run(ctx, work, opts)
 	pr.finish(sum)
-	if err != nil && !errors.Is(err, sampler.ErrModelStopped) {
-		return err
-	}
-	if errors.Is(err, sampler.ErrModelStopped) {
-		return fmt.Errorf("judge %q: %w", je.cfg.Name, err)
-	}
+	// What finished is paid for and committed: share it even when the pass
+	// stopped early (a second Ctrl-C cuts the wait short).
 	replies := map[string]record.Generation{}
-	if _, err := storedReplies(ctx, st, calls, replies); err != nil {
-		return err
+	rctx := context.WithoutCancel(ctx)
+	if in := inFlightContext(ctx); in != nil {
+		rctx = in
+	}
+	if _, err := storedReplies(rctx, st, calls, replies); err != nil {
+		return errors.Join(runErr, err)
 	}
 	if env.cfg.Cache != "" {
-		if err := a.repliesToCache(ctx, env, replies, done); err != nil {
-			return err
+		if err := a.repliesToCache(rctx, env, replies, done); err != nil {
+			return errors.Join(runErr, err)
 		}
+	}
+	if errors.Is(runErr, sampler.ErrModelStopped) {
+		return fmt.Errorf("judge %q: %w", je.cfg.Name, runErr)
+	}
+	if runErr != nil {
+		return runErr
 	}
 	for k, c := range calls {
 		votes := make([]judge.LLMReply, len(keys[k]))
@@ -147,6 +154,12 @@ func (a *app) judgeLLMBatch(ctx context.Context, env *runEnv, st *store.Store, j
 			}
 		}
 		verdict := l.Verdict(votes)
+		if verdict.Status == record.StatusError && strings.HasPrefix(verdict.Detail, judge.LLMCallFailed) {
+			if env.judgeCallFailures == nil {
+				env.judgeCallFailures = map[string]int{}
+			}
+			env.judgeCallFailures[je.cfg.Name]++
+		}
 		scores[c.gen] = scoreOf(je, gens[c.gen], record.Score{Status: verdict.Status, Score: verdict.Score,
 			Passed: verdict.Passed, Extracted: verdict.Extracted, Detail: verdict.Detail})
 	}

@@ -106,9 +106,10 @@ judges:
 `, srv.URL, rubric))
 	}
 	config("ID={{.ID}} GOLD={{.Answer}} OUT={{.Output}}")
+	// Query 5's judge calls are refused: the run finishes, exit 3 says so.
 	code, _, stderr := runDars(t, dir, "run", "--quiet")
-	if code != exitOK {
-		t.Fatalf("run: exit %d\n%s", code, stderr)
+	if code != exitSampleError || !strings.Contains(stderr, `judge "grader": 2 verdicts are errors because calls to its model failed`) {
+		t.Fatalf("run: exit %d, want 3 naming the failed judge calls\n%s", code, stderr)
 	}
 	if strings.Contains(stderr, "sk-judge-secret-456") {
 		t.Fatal("the judge model's key reached the log")
@@ -187,21 +188,106 @@ judges:
 		t.Errorf("manifest judge_calls = %+v", man.JudgeCalls)
 	}
 
-	// Judging again: every call is stored, nothing is sent.
-	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitOK {
-		t.Fatalf("judge: exit %d\n%s", code, stderr)
+	// Judging again: every answered call is stored and not sent again; the
+	// refused ones (query 5: 2 generations, one request each) are asked again.
+	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitSampleError {
+		t.Fatalf("judge: exit %d, want 3\n%s", code, stderr)
 	}
-	if r, _ := fake.count(); r != requests {
-		t.Fatalf("judging again sent %d requests", r-requests)
+	again, _ := fake.count()
+	if again != requests+2 {
+		t.Fatalf("judging again sent %d requests, want the 2 refused ones", again-requests)
 	}
 
 	// A changed rubric is a changed judge: it re-scores with new calls.
 	config("ID={{.ID}} GOLD={{.Answer}} OUT={{.Output}}\n")
-	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitOK {
+	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitSampleError {
 		t.Fatalf("judge after a rubric change: exit %d\n%s", code, stderr)
 	}
-	if r, _ := fake.count(); r != 2*requests {
-		t.Fatalf("a changed rubric sent %d requests, want %d", r-requests, requests)
+	if r, _ := fake.count(); r != again+requests {
+		t.Fatalf("a changed rubric sent %d requests, want %d", r-again, requests)
+	}
+}
+
+// flakyJudgeModel answers every judge call with a passing verdict, or 503
+// while down.
+type flakyJudgeModel struct {
+	mu       sync.Mutex
+	down     bool
+	requests int
+}
+
+func (f *flakyJudgeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, ok := readChat(w, r)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	down := f.down
+	f.requests++
+	f.mu.Unlock()
+	if down {
+		http.Error(w, `{"error": {"message": "overloaded"}}`, http.StatusServiceUnavailable)
+		return
+	}
+	writeChat(w, "judge", repeat(`{"score": 1, "passed": true, "reason": "ok"}`, req.samples()), 10, 5)
+}
+
+// TestLLMJudgeRetriesFailedCalls: an outage of the judge model leaves error
+// verdicts that are not final; once it is back, `dars judge` asks again and
+// the verdicts become real. A vote that failed never lets the others decide.
+func TestLLMJudgeRetriesFailedCalls(t *testing.T) {
+	fake := &flakyJudgeModel{down: true}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "q.jsonl"), `{"id": "1", "question": "What is 1+1?", "answer": "2"}`+"\n"+
+		`{"id": "2", "question": "What is 2+2?", "answer": "4"}`+"\n")
+	writeFile(t, filepath.Join(dir, "dars.yaml"), fmt.Sprintf(`run: llm
+dataset: {path: q.jsonl}
+sampling: {samples: 1}
+models:
+  - {name: cand, provider: sim}
+  - {name: g, provider: openai, base_url: "%s/v1", model: j, candidate: false, max_attempts: 1}
+judges:
+  - {name: answer, type: numeric, primary: true}
+  - {name: grader, type: llm, model: g}
+`, srv.URL))
+	verdicts := func() map[string]int {
+		scores, err := parquetio.ReadScores(filepath.Join(dir, "out", "llm", "scores.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, s := range scores {
+			if s.Judge == "grader" {
+				out[s.Status]++
+			}
+		}
+		return out
+	}
+	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitSampleError {
+		t.Fatalf("run during the outage: exit %d, want 3\n%s", code, stderr)
+	}
+	if v := verdicts(); v[record.StatusError] != 2 {
+		t.Fatalf("verdicts during the outage: %v", v)
+	}
+	fake.mu.Lock()
+	fake.down = false
+	before := fake.requests
+	fake.mu.Unlock()
+	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitOK {
+		t.Fatalf("judge after the outage: exit %d\n%s", code, stderr)
+	}
+	if fake.requests-before != 2 {
+		t.Errorf("judge after the outage sent %d requests, want 2", fake.requests-before)
+	}
+	if v := verdicts(); v[record.StatusScored] != 2 {
+		t.Fatalf("verdicts after the outage: %v", v)
+	}
+	// Now final: judging again sends nothing.
+	before = fake.requests
+	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitOK || fake.requests != before {
+		t.Fatalf("judging final verdicts again: exit %d, %d requests\n%s", code, fake.requests-before, stderr)
 	}
 }
 

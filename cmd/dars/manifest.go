@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -169,7 +170,10 @@ func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *samp
 		if j.model == nil {
 			continue
 		}
-		sp, err := st.SpendOf(ctx, llmJudgeQuery(j.cfg.Name, ""))
+		prefix := llmJudgeQuery(j.cfg.Name, "")
+		// Exactly a generation key after the prefix: judge "g" must not
+		// count the calls of a judge named "g:v2".
+		sp, err := st.SpendOf(ctx, prefix, len(prefix)+sha256.Size*2)
 		if err != nil {
 			return m, err
 		}

@@ -45,6 +45,10 @@ type runEnv struct {
 	shard    shard              // the part of the run this invocation does
 	parts    *parts             // what shards wrote (unsharded invocations only; nil when none)
 
+	// judgeCallFailures counts, per llm judge, the verdicts this invocation
+	// left as errors because a call to the judge model failed.
+	judgeCallFailures map[string]int
+
 	// What this invocation's export passes counted, for the manifest; nil
 	// until a pass over the final rows completes.
 	genTally, scoreTally *tally
@@ -337,6 +341,10 @@ func (a *app) judgeAll(ctx context.Context, env *runEnv, st *store.Store) error 
 	defer env.timed("judge", time.Now())
 	for _, je := range env.judges {
 		scored, err := st.ScoredKeys(ctx, je.cfg.Name, je.hash)
+		if je.model != nil {
+			// A verdict left an error by a failed judge call is asked again.
+			scored, err = st.ScoredKeysExcept(ctx, je.cfg.Name, je.hash, judge.LLMCallFailed)
+		}
 		if err != nil {
 			return err
 		}
@@ -404,6 +412,9 @@ func (a *app) judgeBatch(ctx context.Context, env *runEnv, st *store.Store, je j
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // the last verdicts may be the cancellation's, not the judge's
 	}
 	return st.PutScores(context.WithoutCancel(ctx), scores, je.hash)
 }

@@ -177,11 +177,16 @@ type LLMReply struct {
 	Error string
 }
 
+// LLMCallFailed starts the detail of a verdict that is an error because a
+// call to the judge model failed: such a verdict is retried, not final.
+const LLMCallFailed = "judge model call failed"
+
 // Verdict turns the votes' replies into one verdict. Each reply is read
 // with ParseLLMVerdict; the replies that parse vote, and passed is a strict
 // majority of them (a tie fails); score is their mean. When no reply
 // parses the verdict is unscored with the first raw reply kept in
-// Extracted and Detail; when every call failed it is an error.
+// Extracted and Detail. When any call failed the verdict is an error whose
+// Detail starts with LLMCallFailed: a retryable state, not a judgement.
 func (j *LLM) Verdict(replies []LLMReply) Verdict {
 	var (
 		votes    []Verdict
@@ -203,11 +208,12 @@ func (j *LLM) Verdict(replies []LLMReply) Verdict {
 		votes = append(votes, v)
 	}
 	switch {
-	case len(votes) == 0 && len(failures) == len(replies):
-		if len(failures) == 0 {
-			return judgeError("no reply from the judge model")
-		}
-		return judgeError("judge model call failed: " + failures[0])
+	case len(replies) == 0:
+		return judgeError("no reply from the judge model")
+	case len(failures) > 0:
+		// Not a verdict yet: the majority of the votes that came back is not
+		// the majority of all votes. The pipeline asks again on its next pass.
+		return judgeError(fmt.Sprintf("%s (%d of %d votes): %s", LLMCallFailed, len(failures), len(replies), failures[0]))
 	case len(votes) == 0:
 		return Verdict{Status: record.StatusUnscored, Extracted: clip(raw),
 			Detail: clip("unparseable verdict: " + strings.TrimSpace(raw))}

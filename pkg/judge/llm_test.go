@@ -91,9 +91,10 @@ func TestLLMVerdictVotes(t *testing.T) {
 		{"majority passes", []LLMReply{pass, fail, pass}, record.StatusScored, true, 2.0 / 3, "2 of 3 votes passed: yes"},
 		{"majority fails", []LLMReply{fail, pass, fail}, record.StatusScored, false, 1.0 / 3, "1 of 3 votes passed: no"},
 		{"a tie fails", []LLMReply{pass, fail, junk}, record.StatusScored, false, 0.5, "1 of 2 votes passed: no"},
-		{"unparseable votes do not count", []LLMReply{junk, pass, broke}, record.StatusScored, true, 1, "1 of 1 votes passed: yes"},
-		{"nothing parses", []LLMReply{junk, junk, broke}, record.StatusUnscored, false, 0, "unparseable verdict: As an AI I cannot grade."},
-		{"every call failed", []LLMReply{broke, broke, broke}, record.StatusError, false, 0, "judge model call failed: status 500: overloaded"},
+		{"unparseable votes do not count", []LLMReply{junk, pass, junk}, record.StatusScored, true, 1, "1 of 1 votes passed: yes"},
+		{"nothing parses", []LLMReply{junk, junk, junk}, record.StatusUnscored, false, 0, "unparseable verdict: As an AI I cannot grade."},
+		{"a failed call is no verdict yet", []LLMReply{pass, pass, broke}, record.StatusError, false, 0, "judge model call failed (1 of 3 votes): status 500: overloaded"},
+		{"every call failed", []LLMReply{broke, broke, broke}, record.StatusError, false, 0, "judge model call failed (3 of 3 votes): status 500: overloaded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

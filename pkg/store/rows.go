@@ -251,6 +251,16 @@ func (s *Store) ScoredKeys(ctx context.Context, judge, judgeHash string) (*keyse
 		`SELECT generation_key FROM scores WHERE judge = ? AND judge_hash = ?`, judge, judgeHash)
 }
 
+// ScoredKeysExcept is ScoredKeys without the error verdicts whose detail
+// starts with retryPrefix: verdicts a judge marks as not final (its own
+// calls failed), to be scored again.
+func (s *Store) ScoredKeysExcept(ctx context.Context, judge, judgeHash, retryPrefix string) (*keyset.Set, error) {
+	return s.keys(ctx, fmt.Sprintf("read keys scored by %q", judge),
+		`SELECT generation_key FROM scores WHERE judge = ? AND judge_hash = ?
+			AND NOT (status = ? AND substr(detail, 1, ?) = ?)`,
+		judge, judgeHash, record.StatusError, len(retryPrefix), retryPrefix)
+}
+
 // Scores calls fn for every stored score in the order of Generations, then
 // judge name; only judge's scores when judge is not "". It stops at fn's
 // first error and returns it unwrapped. fn may call the Store's other
@@ -323,14 +333,17 @@ type Spend struct {
 }
 
 // SpendOf adds up every stored generation whose query id starts with
-// prefix (not a numeric id), through the sort index.
-func (s *Store) SpendOf(ctx context.Context, prefix string) (Spend, error) {
+// prefix (not a numeric id) and, when idLen > 0, is exactly idLen bytes
+// long (so that prefix "a:" does not take in ids of a namespace "a:b:"),
+// through the sort index.
+func (s *Store) SpendOf(ctx context.Context, prefix string, idLen int) (Spend, error) {
 	var sp Spend
 	var cost sql.NullFloat64
 	err := s.r.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN error <> '' THEN 1 END),
 		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), sum(cost_usd)
-		FROM generations WHERE qkind = 1 AND qnum = 0 AND query_id >= ? AND query_id < ?`,
-		prefix, prefix+"\U0010FFFF").Scan(&sp.Generations, &sp.Errors, &sp.PromptTokens, &sp.CompletionTokens, &cost)
+		FROM generations WHERE qkind = 1 AND qnum = 0 AND query_id >= ? AND query_id < ?
+			AND (? = 0 OR length(CAST(query_id AS BLOB)) = ?)`,
+		prefix, prefix+"\U0010FFFF", idLen, idLen).Scan(&sp.Generations, &sp.Errors, &sp.PromptTokens, &sp.CompletionTokens, &cost)
 	if err != nil {
 		return Spend{}, fmt.Errorf("add up generations %q...: %w", prefix, err)
 	}

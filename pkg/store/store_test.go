@@ -873,7 +873,7 @@ func TestSpendOf(t *testing.T) {
 	if err := s.PutGenerations(ctx, []record.Generation{a, b, c, gen(hk("d"), "1", 0, "m", 0)}); err != nil {
 		t.Fatal(err)
 	}
-	sp, err := s.SpendOf(ctx, "llm-judge:g:")
+	sp, err := s.SpendOf(ctx, "llm-judge:g:", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -883,7 +883,33 @@ func TestSpendOf(t *testing.T) {
 		sp.CompletionTokens != want.CompletionTokens || math.Abs(sp.CostUSD-(a.CostUSD+b.CostUSD)) > 1e-12 {
 		t.Errorf("SpendOf = %+v, want %+v and cost %v", sp, want, a.CostUSD+b.CostUSD)
 	}
-	if sp, _ := s.SpendOf(ctx, "nothing:"); sp != (Spend{}) {
+	if err := s.PutGenerations(ctx, []record.Generation{gen(hk("e"), "llm-judge:g:x:1", 0, "j", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if sp, _ := s.SpendOf(ctx, "llm-judge:g:", len("llm-judge:g:1")); sp.Generations != 2 {
+		t.Errorf("SpendOf with an id length = %+v, want g's 2 calls, not those of the judge named g:x", sp)
+	}
+	if sp, _ := s.SpendOf(ctx, "nothing:", 0); sp != (Spend{}) {
 		t.Errorf("SpendOf(nothing) = %+v", sp)
+	}
+}
+
+func TestScoredKeysExcept(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, t.TempDir())
+	v := func(key, status, detail string) record.Score {
+		return record.Score{GenerationKey: hk(key), QueryID: "1", Model: "m", Judge: "g", Status: status, Detail: detail}
+	}
+	err := s.PutScores(ctx, []record.Score{v("ok", record.StatusScored, "yes"), v("retry", record.StatusError, "call failed (1 of 3): 503"),
+		v("final", record.StatusError, "generation failed: 400"), v("odd", record.StatusUnscored, "call failed but unscored")}, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ScoredKeysExcept(ctx, "g", "h", "call failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Len() != 3 || got.Has(hk("retry")) || !got.Has(hk("final")) || !got.Has(hk("odd")) {
+		t.Errorf("ScoredKeysExcept = %q", slices.Collect(got.All()))
 	}
 }
