@@ -14,25 +14,7 @@ import (
 // from it without one request; changing a sampling parameter changes the
 // keys and asks again.
 func TestCacheAcrossRuns(t *testing.T) {
-	fake := &fakeOpenAI{auth: map[string]bool{}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	dir := t.TempDir()
-	var data strings.Builder
-	for i := 1; i <= 3; i++ {
-		fmt.Fprintf(&data, `{"id": "q%d", "question": "What is %d+%d?", "answer": "%d"}`+"\n", i, i, i, 2*i)
-	}
-	writeFile(t, filepath.Join(dir, "q.jsonl"), data.String())
-	config := func(run string, temperature float64) {
-		writeFile(t, filepath.Join(dir, "dars.yaml"), fmt.Sprintf(`run: %s
-cache: shared-cache
-dataset: {path: q.jsonl}
-sampling: {samples: 4, temperature: %g}
-models:
-  - {name: remote, provider: openai, base_url: "%s/v1", model: m, n: "off"}
-judges: [{name: answer, type: numeric}]
-`, run, temperature, srv.URL))
-	}
+	fake, dir, config := cacheSetup(t)
 	config("first", 0.7)
 	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitOK {
 		t.Fatalf("first run: exit %d\n%s", code, stderr)
@@ -71,25 +53,7 @@ judges: [{name: answer, type: numeric}]
 // from another temperature must not stop the cache from answering the
 // current plan (a count of stored keys is not the plan's keys).
 func TestCacheAnswersWhenTheStoreHoldsOtherKeys(t *testing.T) {
-	fake := &fakeOpenAI{auth: map[string]bool{}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	dir := t.TempDir()
-	var data strings.Builder
-	for i := 1; i <= 3; i++ {
-		fmt.Fprintf(&data, `{"id": "q%d", "question": "What is %d+%d?", "answer": "%d"}`+"\n", i, i, i, 2*i)
-	}
-	writeFile(t, filepath.Join(dir, "q.jsonl"), data.String())
-	config := func(run string, temperature float64) {
-		writeFile(t, filepath.Join(dir, "dars.yaml"), fmt.Sprintf(`run: %s
-cache: shared-cache
-dataset: {path: q.jsonl}
-sampling: {samples: 4, temperature: %g}
-models:
-  - {name: remote, provider: openai, base_url: "%s/v1", model: m, n: "off"}
-judges: [{name: answer, type: numeric}]
-`, run, temperature, srv.URL))
-	}
+	fake, dir, config := cacheSetup(t)
 	config("first", 0.7)
 	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitOK {
 		t.Fatalf("first: %d %s", code, stderr)
@@ -106,4 +70,31 @@ judges: [{name: answer, type: numeric}]
 	if n := fake.requests - before; n != 0 {
 		t.Fatalf("cache held every planned key, yet %d requests were sent", n)
 	}
+}
+
+// cacheSetup starts a fake endpoint and writes 3 questions into a temp dir;
+// config(run, temperature) writes a run file sharing "shared-cache" with 4
+// samples per question, one request each.
+func cacheSetup(t *testing.T) (fake *fakeOpenAI, dir string, config func(run string, temperature float64)) {
+	t.Helper()
+	fake = &fakeOpenAI{auth: map[string]bool{}}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	dir = t.TempDir()
+	var data strings.Builder
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(&data, `{"id": "q%d", "question": "What is %d+%d?", "answer": "%d"}`+"\n", i, i, i, 2*i)
+	}
+	writeFile(t, filepath.Join(dir, "q.jsonl"), data.String())
+	config = func(run string, temperature float64) {
+		writeFile(t, filepath.Join(dir, "dars.yaml"), fmt.Sprintf(`run: %s
+cache: shared-cache
+dataset: {path: q.jsonl}
+sampling: {samples: 4, temperature: %g}
+models:
+  - {name: remote, provider: openai, base_url: "%s/v1", model: m, n: "off"}
+judges: [{name: answer, type: numeric}]
+`, run, temperature, srv.URL))
+	}
+	return fake, dir, config
 }
