@@ -52,12 +52,9 @@ func (j *f1Judge) Name() string { return j.name }
 // normalised answer equals a normalised gold (em=1). An empty answer is
 // unscored; an item without a gold answer is an error verdict.
 func (j *f1Judge) Judge(ctx context.Context, item Item, output string) (Verdict, error) {
-	if err := ctx.Err(); err != nil {
-		return Verdict{}, err
-	}
-	gs := golds(item)
-	if len(gs) == 0 {
-		return judgeError("item has no gold answer"), nil
+	gs, v, ok, err := needGolds(ctx, item)
+	if !ok {
+		return v, err
 	}
 	answer, ok := ExtractFinalAnswer(output)
 	if !ok {

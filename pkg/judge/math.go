@@ -63,12 +63,9 @@ func (j *mathJudge) Name() string { return j.name }
 // the box. No answer, or one that normalises to nothing, is unscored; an
 // item without a gold is an error verdict.
 func (j *mathJudge) Judge(ctx context.Context, item Item, output string) (Verdict, error) {
-	if err := ctx.Err(); err != nil {
-		return Verdict{}, err
-	}
-	gs := golds(item)
-	if len(gs) == 0 {
-		return judgeError("item has no gold answer"), nil
+	gs, v, ok, err := needGolds(ctx, item)
+	if !ok {
+		return v, err
 	}
 	answer, ok := j.extract(output)
 	if !ok {

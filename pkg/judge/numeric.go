@@ -53,12 +53,9 @@ func (j *numericJudge) Name() string { return j.name }
 // reads it. No number is unscored. Golds are read with ExtractNumber too; an
 // item without a numeric gold is an error verdict.
 func (j *numericJudge) Judge(ctx context.Context, item Item, output string) (Verdict, error) {
-	if err := ctx.Err(); err != nil {
-		return Verdict{}, err
-	}
-	gs := golds(item)
-	if len(gs) == 0 {
-		return judgeError("item has no gold answer"), nil
+	gs, v, ok, err := needGolds(ctx, item)
+	if !ok {
+		return v, err
 	}
 	var gold []float64
 	for _, g := range gs {
@@ -72,7 +69,6 @@ func (j *numericJudge) Judge(ctx context.Context, item Item, output string) (Ver
 	var (
 		x    float64
 		text string
-		ok   bool
 	)
 	if j.re != nil {
 		m, matched := lastMatch(j.re, output)

@@ -27,6 +27,19 @@ func golds(item Item) []string {
 	return out
 }
 
+// needGolds starts a judge that compares with gold answers: it returns the
+// item's golds and ok, or, when ctx is done or the item has no gold, what
+// the judge returns at once (ctx's error, or an error verdict).
+func needGolds(ctx context.Context, item Item) (gs []string, v Verdict, ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, Verdict{}, false, err
+	}
+	if gs = golds(item); len(gs) == 0 {
+		return nil, judgeError("item has no gold answer"), false, nil
+	}
+	return gs, Verdict{}, true, nil
+}
+
 // normalizeText prepares an answer for comparison: surrounding spaces and a
 // trailing period removed, inner whitespace collapsed to one space, case
 // folded unless caseSensitive.
@@ -89,12 +102,9 @@ func (j *exactJudge) Name() string { return j.name }
 // output) and passes it when it equals any gold after normalisation. An empty
 // output is unscored; an item without a gold answer is an error verdict.
 func (j *exactJudge) Judge(ctx context.Context, item Item, output string) (Verdict, error) {
-	if err := ctx.Err(); err != nil {
-		return Verdict{}, err
-	}
-	gs := golds(item)
-	if len(gs) == 0 {
-		return judgeError("item has no gold answer"), nil
+	gs, v, ok, err := needGolds(ctx, item)
+	if !ok {
+		return v, err
 	}
 	answer, ok := ExtractFinalAnswer(output)
 	if !ok {
@@ -128,12 +138,9 @@ func (j *containsJudge) Name() string { return j.name }
 // not inside a longer word: "Paris" is in "It is Paris." but not in
 // "Parisian". Extracted is the gold found. An empty output is unscored.
 func (j *containsJudge) Judge(ctx context.Context, item Item, output string) (Verdict, error) {
-	if err := ctx.Err(); err != nil {
-		return Verdict{}, err
-	}
-	gs := golds(item)
-	if len(gs) == 0 {
-		return judgeError("item has no gold answer"), nil
+	gs, v, ok, err := needGolds(ctx, item)
+	if !ok {
+		return v, err
 	}
 	if strings.TrimSpace(output) == "" {
 		return unscored("empty output"), nil
