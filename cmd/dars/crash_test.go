@@ -102,7 +102,7 @@ judges: [{name: answer, type: numeric}]
 		t.Fatalf("the resumed run failed: %v\n%s", err, out)
 	}
 
-	st, err := store.Open(filepath.Join(dir, "out", "crash"))
+	st, err := store.Open(context.Background(), filepath.Join(dir, "out", "crash"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,138 +2,102 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/darslabs/dars/pkg/keyset"
+	"github.com/darslabs/dars/pkg/pipeline"
 	"github.com/darslabs/dars/pkg/sampler"
-	"github.com/darslabs/dars/pkg/store"
 )
 
-// dryRunReport is what `--dry-run --json` prints.
-type dryRunReport struct {
-	DryRun    bool                    `json:"dry_run"`
-	MaxTokens int                     `json:"max_tokens"`
-	Models    []sampler.ModelEstimate `json:"models"`
-	Total     sampler.ModelEstimate   `json:"total"`
-}
-
-// dryRun loads everything a sampling pass needs, subtracts what the run's
-// store (and the shard parts and the shared cache, when there are any)
-// already holds, and prints per model the samples and requests still owed
-// with and without n-batching, estimated tokens and cost. It sends no
-// request and writes nothing: a run directory that does not exist yet is
-// not created.
-func (a *app) dryRun(ctx context.Context) error {
-	env, err := a.loadEnv()
+// dryRun prints, per model, the samples and requests a run still owes with
+// and without n-batching, estimated tokens and cost, what the llm judges'
+// calls would add, and what the stored calls cost. It sends no request and
+// writes nothing.
+func (a *app) dryRun(ctx context.Context) (err error) {
+	run, err := a.openRun(ctx, 0, nil)
 	if err != nil {
 		return err
 	}
-	done, err := a.storedKeys(ctx, env)
+	defer closeRun(run, &err)
+	est, err := run.Estimate(ctx)
 	if err != nil {
 		return err
 	}
-	opts := env.opts
-	opts.Done = done.Has
-	es, err := sampler.Estimate(env.work, opts)
-	if err != nil {
-		return badInput(err, "")
+	if a.json {
+		return writeJSON(a.stdout, est)
 	}
-	r := dryRunReport{DryRun: true, MaxTokens: env.cfg.Sampling.MaxTokens, Models: es, Total: sampler.EstimateTotal(es)}
-	if a.g.json {
-		return writeJSON(a.stdout, r)
-	}
-	if a.g.quiet {
+	if a.quiet {
 		return nil
 	}
-	return writeDryRun(a.stdout, r)
+	return writeDryRun(a.stdout, est)
 }
 
-// storedKeys gathers the keys of the generations that need no request: the
-// run store's, the shard parts', and the shared cache's. The stores are read
-// without their locks, so a dry run works beside a live run and sees what it
-// has committed; stores that do not exist yet hold nothing and are not
-// created.
-func (a *app) storedKeys(ctx context.Context, env *runEnv) (*keyset.Set, error) {
-	var done *keyset.Set
-	add := func(dir string) error {
-		st, err := store.OpenReader(dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		keys, err := st.DoneKeys(ctx)
-		if cerr := st.Close(); err == nil {
-			err = cerr
-		}
-		done = keyset.Union(done, keys)
-		return err
-	}
-	if err := add(env.dir); err != nil {
-		return nil, err
-	}
-	if env.parts != nil {
-		done = keyset.Union(done, env.parts.done)
-	}
-	if env.cfg.Cache != "" {
-		if err := add(env.cfg.Resolve(env.cfg.Cache)); err != nil {
-			return nil, err
-		}
-	}
-	return done, nil
-}
-
-// writeDryRun prints the estimates as a table, one row per model and a total.
-func writeDryRun(w io.Writer, r dryRunReport) error {
+// writeDryRun prints the estimates as a table, one row per candidate, a
+// total, and one row per llm judge; then what the stored calls cost.
+func writeDryRun(w io.Writer, r pipeline.Estimate) error {
 	header := []string{"model", "n", "planned", "stored", "owed", "requests", "requests n=1",
 		"prompt tok", "prompt tok n=1", "max compl tok", "cost USD", "cost USD n=1"}
-	row := func(e sampler.ModelEstimate) []string {
+	row := func(name string, e sampler.ModelEstimate) []string {
 		n := e.N
 		if n == "auto" && e.RequestCap > 0 && e.RequestCap < 1<<20 {
 			n = "auto:" + strconv.Itoa(e.RequestCap)
 		}
-		return []string{e.Model, n, thousands(e.Planned), thousands(e.Stored), thousands(e.Samples),
+		return []string{name, n, thousands(e.Planned), thousands(e.Stored), thousands(e.Samples),
 			thousands(e.Requests), thousands(e.RequestsSingle), thousands(e.PromptTokens),
 			thousands(e.PromptTokensSingle), thousands(e.CompletionTokens), usd(e.CostUSD), usd(e.CostUSDSingle)}
 	}
 	rows := [][]string{header}
 	for _, e := range r.Models {
-		rows = append(rows, row(e))
+		rows = append(rows, row(e.Model, e))
 	}
-	rows = append(rows, row(r.Total))
-	widths := make([]int, len(header))
-	for _, cells := range rows {
-		for i, c := range cells {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
+	rows = append(rows, row(r.Total.Model, r.Total))
+	for _, j := range r.JudgeCalls {
+		rows = append(rows, row("judge "+j.Judge+" ("+j.Model+")", j.ModelEstimate))
 	}
 	var b strings.Builder
-	for _, cells := range rows {
-		for i, c := range cells {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			switch {
-			case i == 0:
-				b.WriteString(c + pad)
-			default:
-				b.WriteString("  " + pad + c)
-			}
-		}
-		b.WriteString("\n")
-	}
+	writeTable(&b, rows)
 	t := r.Total
 	fmt.Fprintf(&b, "dry run: nothing was sent. %s of %s samples are owed; n-batching saves %s requests and $%s.\n",
 		thousands(t.Samples), thousands(t.Planned), thousands(t.RequestsSingle-t.Requests), usd(t.CostUSDSingle-t.CostUSD))
 	fmt.Fprintf(&b, "estimates: a prompt token per 4 characters plus chat overhead; completions at max_tokens (%d) per sample, an upper bound (at a quarter of it: %s tokens, $%s)\n",
 		r.MaxTokens, thousands(t.CompletionTokensTypical), usd(t.CostUSDTypical))
+	if len(r.JudgeCalls) > 0 {
+		b.WriteString("judge rows: one call per vote about each planned sample without a verdict; the prompt holds an output of max_tokens (an upper bound)\n")
+	}
+	if len(r.Stored) > 0 {
+		parts := make([]string, len(r.Stored))
+		for i, s := range r.Stored {
+			parts[i] = fmt.Sprintf("%s %s calls $%s", s.Purpose, thousands(s.Calls), usd(s.CostUSD))
+		}
+		fmt.Fprintf(&b, "stored so far: %s\n", strings.Join(parts, ", "))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeTable writes rows as columns: the first left-aligned, the others
+// right-aligned, two spaces apart.
+func writeTable(b *strings.Builder, rows [][]string) {
+	widths := make([]int, len(rows[0]))
+	for _, cells := range rows {
+		for i, c := range cells {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, cells := range rows {
+		for i, c := range cells {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		b.WriteString("\n")
+	}
 }
 
 // thousands formats n with comma separators: 1234567 → 1,234,567.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -159,7 +160,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 
 	// Beside a live run (the store's lock held), a dry run reads what the
 	// run has committed instead of stopping.
-	live, err := store.Open(runDir)
+	live, err := store.Open(context.Background(), runDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func runDars(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
 	t.Chdir(dir)
 	var out, errb bytes.Buffer
-	code := Main(context.Background(), args, &out, &errb)
+	code := Main(context.Background(), nil, args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -81,7 +81,7 @@ func TestLockedOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(dir, "out", "t"))
+	st, err := store.Open(context.Background(), filepath.Join(dir, "out", "t"))
 	if err != nil {
 		t.Fatal(err)
 	}

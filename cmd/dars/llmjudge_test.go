@@ -108,7 +108,7 @@ judges:
 	config("ID={{.ID}} GOLD={{.Answer}} OUT={{.Output}}")
 	// Query 5's judge calls are refused: the run finishes, exit 3 says so.
 	code, _, stderr := runDars(t, dir, "run", "--quiet")
-	if code != exitSampleError || !strings.Contains(stderr, `judge "grader": 2 verdicts are errors because calls to its model failed`) {
+	if code != exitIncomplete || !strings.Contains(stderr, `judge "grader": 2 verdicts are errors because calls to its model failed`) {
 		t.Fatalf("run: exit %d, want 3 naming the failed judge calls\n%s", code, stderr)
 	}
 	if strings.Contains(stderr, "sk-judge-secret-456") {
@@ -190,7 +190,7 @@ judges:
 
 	// Judging again: every answered call is stored and not sent again; the
 	// refused ones (query 5: 2 generations, one request each) are asked again.
-	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitSampleError {
+	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitIncomplete {
 		t.Fatalf("judge: exit %d, want 3\n%s", code, stderr)
 	}
 	again, _ := fake.count()
@@ -200,7 +200,7 @@ judges:
 
 	// A changed rubric is a changed judge: it re-scores with new calls.
 	config("ID={{.ID}} GOLD={{.Answer}} OUT={{.Output}}\n")
-	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitSampleError {
+	if code, _, stderr := runDars(t, dir, "judge", "--quiet"); code != exitIncomplete {
 		t.Fatalf("judge after a rubric change: exit %d\n%s", code, stderr)
 	}
 	if r, _ := fake.count(); r != again+requests {
@@ -265,7 +265,7 @@ judges:
 		}
 		return out
 	}
-	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitSampleError {
+	if code, _, stderr := runDars(t, dir, "run", "--quiet"); code != exitIncomplete {
 		t.Fatalf("run during the outage: exit %d, want 3\n%s", code, stderr)
 	}
 	if v := verdicts(); v[record.StatusError] != 2 {

@@ -2,6 +2,10 @@
 // candidate model several times on several rewrites of every query, judges
 // every generation, and writes per-(query, model) success distributions as
 // Parquet. See README.md and docs/.
+//
+// The command is a thin shell over pkg/pipeline: one file per command
+// (cmd_<verb>.go) parses flags and hands them to the engine, progress.go
+// draws the engine's events, and Main maps every error to an exit code, once.
 package main
 
 import (
@@ -15,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/darslabs/dars/pkg/sampler"
-	"github.com/darslabs/dars/pkg/store"
+	"github.com/darslabs/dars/pkg/pipeline"
+	"github.com/darslabs/dars/pkg/problem"
 )
 
 // Exit codes (DESIGN §6).
@@ -24,7 +28,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1
 	exitUsage       = 2   // bad usage, config or input
-	exitSampleError = 3   // finished, with permanent per-sample errors recorded in the outputs
+	exitIncomplete  = 3   // finished, with failed samples or judge calls recorded in the outputs
 	exitInterrupted = 130 // stopped by Ctrl-C after committing what had finished
 )
 
@@ -37,7 +41,7 @@ func main() { os.Exit(runMain()) }
 func runMain() int {
 	ctx, inFlight, stop := stopOnSignals(os.Stderr)
 	defer stop()
-	return Main(withInFlight(ctx, inFlight), os.Args[1:], os.Stdout, os.Stderr)
+	return Main(ctx, inFlight, os.Args[1:], os.Stdout, os.Stderr)
 }
 
 // stopOnSignals returns ctx, cancelled by the first SIGINT or SIGTERM (stop
@@ -69,89 +73,38 @@ func stopOnSignals(stderr io.Writer) (ctx, inFlight context.Context, stop func()
 	return ctx, inFlight, func() { signal.Stop(sigs); stopIssuing(); abort() }
 }
 
-type inFlightKey struct{}
-
-// withInFlight attaches the context requests already sent run under.
-func withInFlight(ctx, inFlight context.Context) context.Context {
-	return context.WithValue(ctx, inFlightKey{}, inFlight)
-}
-
-// inFlightContext is the context attached by withInFlight, or nil.
-func inFlightContext(ctx context.Context) context.Context {
-	c, _ := ctx.Value(inFlightKey{}).(context.Context)
-	return c
-}
-
-// Main runs dars with args and returns the exit code. Errors are printed
-// once, here, as "dars: ..." with an optional "hint: ..." line.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdout, stderr)
+// Main runs dars with args and returns the exit code. Requests already sent
+// run under inFlight (nil: under ctx). Errors are printed once, here: the
+// message as "dars: ...", then each hint in it as "hint: ...".
+func Main(ctx, inFlight context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(inFlight, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
 	code := exitCode(err)
-	if code == exitInterrupted {
+	switch code {
+	case exitOK:
+	case exitInterrupted:
 		fmt.Fprintln(stderr, "dars: interrupted: every finished sample is stored; run the same command again to resume")
-		return code
-	}
-	if code == exitSampleError {
-		fmt.Fprintf(stderr, "dars: %v\n", err)
-		return code
-	}
-	msg := err.Error()
-	fmt.Fprintf(stderr, "dars: %s\n", strings.ReplaceAll(msg, "\n", "\n  "))
-	var h interface{ Hint() string }
-	if errors.As(err, &h) && h.Hint() != "" {
-		fmt.Fprintf(stderr, "hint: %s\n", h.Hint())
+	default:
+		fmt.Fprintf(stderr, "dars: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		for _, h := range problem.Hints(err) {
+			fmt.Fprintf(stderr, "hint: %s\n", h)
+		}
 	}
 	return code
 }
 
-// cliError carries an exit code and an optional hint with its cause.
-type cliError struct {
-	code int
-	err  error
-	hint string
-}
-
-func (e *cliError) Error() string { return e.err.Error() }
-func (e *cliError) Unwrap() error { return e.err }
-func (e *cliError) Hint() string  { return e.hint }
-
-// badInput marks err as a problem with the usage, config or input (exit 2).
-func badInput(err error, hint string) error {
-	if err == nil {
-		return nil
-	}
-	return &cliError{code: exitUsage, err: err, hint: hint}
-}
-
+// exitCode maps an error to the exit code DESIGN §6 gives it.
 func exitCode(err error) int {
-	var ce *cliError
 	switch {
-	case errors.As(err, &ce):
-		return ce.code
+	case err == nil:
+		return exitOK
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.Is(err, store.ErrLocked):
+	case problem.IsInput(err):
 		return exitUsage
-	case errors.Is(err, sampler.ErrModelStopped):
-		return exitFailed
-	case isUsageError(err):
-		return exitUsage
+	case errors.Is(err, pipeline.ErrIncomplete):
+		return exitIncomplete
 	}
 	return exitFailed
-}
-
-// isUsageError recognises cobra's own flag and argument errors.
-func isUsageError(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most"} {
-		if strings.Contains(s, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,23 +8,25 @@ import (
 	"sync"
 	"time"
 
-	"github.com/darslabs/dars/pkg/provider"
+	"github.com/darslabs/dars/pkg/pipeline"
+	"github.com/darslabs/dars/pkg/record"
 	"github.com/darslabs/dars/pkg/sampler"
 )
 
-// progress shows sampling progress on stderr: a live line per model on a
-// terminal, a log line every few seconds otherwise, nothing with --quiet.
+// progress draws a run's events on stderr: a live line per model for the
+// stream of calls going on when stderr is a terminal, a log line every few
+// seconds otherwise, nothing with --quiet.
 type progress struct {
-	w        io.Writer
-	live     bool
-	quiet    bool
-	every    time.Duration
+	w     io.Writer
+	live  bool
+	quiet bool
+	every time.Duration
+	log   *slog.Logger
+
 	mu       sync.Mutex
 	last     time.Time
-	lines    int // lines drawn by the last live update
-	a        *app
-	log      *slog.Logger // where the non-terminal lines go
-	anything bool
+	lines    int  // lines drawn by the last live update
+	anything bool // this stream drew something
 }
 
 func (a *app) newProgress() *progress {
@@ -34,28 +35,54 @@ func (a *app) newProgress() *progress {
 	if live {
 		every = 200 * time.Millisecond
 	}
-	return &progress{w: a.stderr, live: live, quiet: a.g.quiet, every: every, a: a, log: a.log}
+	return &progress{w: a.stderr, live: live, quiet: a.quiet, every: every, log: a.log}
 }
 
-func (p *progress) update(s sampler.Progress) {
+// event draws one event of the run.
+func (p *progress) event(e pipeline.Event) {
 	if p.quiet {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if time.Since(p.last) < p.every {
-		return
+	switch e.Kind {
+	case pipeline.CallProgress:
+		if time.Since(p.last) < p.every {
+			return
+		}
+		p.last = time.Now()
+		p.draw(e, false)
+	case pipeline.CallEnd:
+		p.draw(e, true)
+		p.lines, p.anything, p.last = 0, false, time.Time{}
 	}
-	p.last = time.Now()
-	p.draw(s)
 }
 
-func (p *progress) draw(s sampler.Progress) {
+// logger is where a stream's log lines go: an llm judge's calls under its
+// name, not as the run's sampling.
+func (p *progress) logger(e pipeline.Event) *slog.Logger {
+	if e.Purpose == record.PurposeJudge {
+		return p.log.With("judge", e.Caller)
+	}
+	return p.log
+}
+
+// draw shows a stream's state; final is its summary once it ended.
+func (p *progress) draw(e pipeline.Event, final bool) {
+	s := e.Progress
 	if !p.live {
+		if final && !p.anything {
+			for _, m := range s.Models {
+				p.logger(e).Info("sampled", "model", m.Model, "new", m.Done, "stored_before", m.Stored, "total", m.Total,
+					"errors", m.Errors, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
+			}
+			return
+		}
 		for _, m := range s.Models {
-			p.log.Info("sampling", "model", m.Model, "done", m.Stored+m.Done, "total", m.Total,
+			p.logger(e).Info("sampling", "model", m.Model, "done", m.Stored+m.Done, "total", m.Total,
 				"errors", m.Errors, "retries", m.Retries, "throttled", m.Throttled, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
 		}
+		p.anything = true
 		return
 	}
 	var b strings.Builder
@@ -64,6 +91,9 @@ func (p *progress) draw(s sampler.Progress) {
 	}
 	for _, m := range s.Models {
 		b.WriteString("\x1b[2K")
+		if e.Purpose == record.PurposeJudge {
+			b.WriteString("judge " + e.Caller + ": ")
+		}
 		b.WriteString(progressLine(m, s.Elapsed))
 		b.WriteByte('\n')
 	}
@@ -99,38 +129,4 @@ func progressLine(m sampler.ModelProgress, elapsed time.Duration) string {
 		line += "  stopped: " + m.Failed
 	}
 	return line
-}
-
-// finish draws the final state once.
-func (p *progress) finish(s sampler.Summary) {
-	if p.quiet {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.live || p.anything {
-		p.draw(s)
-		return
-	}
-	for _, m := range s.Models {
-		p.log.Info("sampled", "model", m.Model, "new", m.Done, "stored_before", m.Stored, "total", m.Total,
-			"errors", m.Errors, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
-	}
-}
-
-// pingModels sends one tiny request to every candidate model.
-func pingModels(ctx context.Context, env *runEnv) error {
-	for _, m := range env.models {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := m.Provider.Generate(ctx, provider.Request{
-			Messages:    []provider.Message{{Role: "user", Content: "Reply with the word ok."}},
-			Temperature: env.cfg.Sampling.Temperature, TopP: env.cfg.Sampling.TopP, MaxTokens: 4, N: 1,
-			Seeds: []int64{1}, Meta: provider.Meta{QueryID: "ping", Gold: "ok"},
-		})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("ping model %q: %w", m.Config.Name, err)
-		}
-	}
-	return nil
 }

@@ -96,7 +96,7 @@ func exitStatus(t *testing.T, cmd *exec.Cmd) int {
 
 func storedSamples(t *testing.T, dir string) int {
 	t.Helper()
-	st, err := store.Open(dir)
+	st, err := store.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/darslabs/dars/pkg/problem"
 )
 
 // Environment variables that override the run file after it is read.
@@ -26,19 +28,18 @@ const (
 // aliases (a "billion laughs") fails fast instead of exhausting memory.
 const maxNodes = 100_000
 
-// Error is one problem in a run file. Load and Validate return *Error values
-// (joined with errors.Join when there are several), so callers can tell a bad
-// config from other failures with errors.As.
+// Error is one problem in a run file. Load and Validate return each *Error
+// marked by problem.Input, with its likely fix where one is known (see
+// problem.Hints), and join several with errors.Join, so callers can tell a
+// bad config from other failures with errors.As.
 type Error struct {
 	File  string // the run file; "" for problems found by Validate
 	Line  int    // 1-based line in File; 0 when unknown
 	Field string // the key path, e.g. "models[1].n"; "" for the file as a whole
 	Msg   string // the problem, including the key path where there is one
-	Hint  string // a likely fix; "" when none is known
 }
 
-// Error formats the problem as "file:line: msg", followed by a "hint:" line
-// when a fix is known.
+// Error formats the problem as "file:line: msg".
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -49,10 +50,6 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
-	if e.Hint != "" {
-		b.WriteString("\nhint: ")
-		b.WriteString(e.Hint)
-	}
 	return b.String()
 }
 
@@ -107,12 +104,15 @@ func applyEnv(cfg *Config, lookup envLookup) error {
 	if v, ok := lookup(EnvSeed); ok && v != "" {
 		seed, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			return &Error{Field: "seed", Msg: fmt.Sprintf("%s: want an integer, got %q", EnvSeed, v)}
+			return problem.Input(&Error{Field: "seed", Msg: fmt.Sprintf("%s: want an integer, got %q", EnvSeed, v)}, "")
 		}
 		cfg.Seed = seed
 	}
 	return nil
 }
+
+// emptyFileHint is the likely fix for a run file that holds no keys.
+const emptyFileHint = "run `dars init` for a commented example"
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
@@ -122,41 +122,42 @@ func parse(file string, data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: file, Msg: "empty file", Hint: "run `dars init` for a commented example"}
+			return nil, problem.Input(&Error{File: file, Msg: "empty file"}, emptyFileHint)
 		}
 		return nil, yamlError(file, err)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
-		return nil, &Error{File: file, Line: extra.Line, Msg: "more than one YAML document; want one"}
+		return nil, problem.Input(&Error{File: file, Line: extra.Line, Msg: "more than one YAML document; want one"}, "")
 	case !errors.Is(err, io.EOF):
 		return nil, yamlError(file, err)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
 		if len(root.Content) == 0 {
-			return nil, &Error{File: file, Msg: "empty file", Hint: "run `dars init` for a commented example"}
+			return nil, problem.Input(&Error{File: file, Msg: "empty file"}, emptyFileHint)
 		}
 		root = root.Content[0]
 	}
 	if isNull(root) {
-		return nil, &Error{File: file, Line: root.Line, Msg: "empty file", Hint: "run `dars init` for a commented example"}
+		return nil, problem.Input(&Error{File: file, Line: root.Line, Msg: "empty file"}, emptyFileHint)
 	}
 	if resolveAlias(root).Kind != yaml.MappingNode {
-		return nil, &Error{File: file, Line: root.Line, Msg: fmt.Sprintf("want a mapping of keys at the top level, got %s", describe(root))}
+		return nil, problem.Input(&Error{File: file, Line: root.Line, Msg: fmt.Sprintf("want a mapping of keys at the top level, got %s", describe(root))}, "")
 	}
 	return root, nil
 }
 
-// yamlError turns a YAML syntax error into an *Error with the line split out.
+// yamlError turns a YAML syntax error into an *Error with the line split out,
+// marked by problem.Input.
 func yamlError(file string, err error) error {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Msg: "invalid YAML: " + m[2]}
+		return problem.Input(&Error{File: file, Line: line, Msg: "invalid YAML: " + m[2]}, "")
 	}
-	return &Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	return problem.Input(&Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}, "")
 }
 
 // keyPath is where a value sits: its printable key path ("models[1].n") and
@@ -202,8 +203,9 @@ type decoder struct {
 	expansions []expansion
 }
 
+// fail records a problem at n, with hint as its likely fix ("" for none).
 func (d *decoder) fail(n *yaml.Node, p keyPath, msg, hint string) {
-	d.errs = append(d.errs, &Error{File: d.file, Line: n.Line, Field: p.name, Msg: msg, Hint: hint})
+	d.errs = append(d.errs, problem.Input(&Error{File: d.file, Line: n.Line, Field: p.name, Msg: msg}, hint))
 }
 
 func (d *decoder) failField(n *yaml.Node, p keyPath, msg string) {

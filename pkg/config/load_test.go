@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/darslabs/dars/pkg/problem"
 )
 
 // env returns a lookup over a fixed map, so tests do not depend on the
@@ -106,27 +109,30 @@ func TestLoadErrors(t *testing.T) {
 		vars    map[string]string
 		want    []string // substrings of the error
 		notWant string   // must not appear (e.g. a secret)
+		hints   []string // problem.Hints of the error, in order
 	}{
 		{
 			name:    "unknown top-level key with hint",
 			content: "run: x\nmodles: []\n",
-			want:    []string{`dars.yaml:2: unknown key "modles"`, `hint: did you mean "models"?`},
+			want:    []string{`dars.yaml:2: unknown key "modles"`},
+			hints:   []string{`did you mean "models"?`},
 		},
 		{
 			name:    "unknown nested key with path and hint",
 			content: "models:\n  - name: a\n    provider: sim\n  - name: b\n    provder: sim\n",
-			want:    []string{`dars.yaml:5: unknown key "provder" (in models[1])`, `did you mean "provider"?`},
+			want:    []string{`dars.yaml:5: unknown key "provder" (in models[1])`},
+			hints:   []string{`did you mean "provider"?`},
 		},
 		{
 			name:    "unknown key without a near match",
 			content: "sampling:\n  flux_capacitor: 3\n",
 			want:    []string{`dars.yaml:2: unknown key "flux_capacitor" (in sampling)`},
-			notWant: "hint:",
 		},
 		{
 			name:    "every unknown key reported",
 			content: "rn: x\nsampling:\n  sampels: 3\n",
 			want:    []string{`dars.yaml:1: unknown key "rn"`, `dars.yaml:3: unknown key "sampels" (in sampling)`},
+			hints:   []string{`did you mean "run"?`, `did you mean "samples"?`},
 		},
 		{
 			name:    "integer wanted",
@@ -181,7 +187,8 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:    "unset variable",
 			content: "models:\n  - name: a\n    base_url: ${NOPE}\n",
-			want:    []string{`dars.yaml:3: models[0].base_url: environment variable "NOPE" is not set`, "hint: set NOPE, or give a default: ${NOPE:-value}"},
+			want:    []string{`dars.yaml:3: models[0].base_url: environment variable "NOPE" is not set`},
+			hints:   []string{"set NOPE, or give a default: ${NOPE:-value}"},
 		},
 		{
 			name:    "unterminated variable",
@@ -219,21 +226,25 @@ func TestLoadErrors(t *testing.T) {
 			name:    "empty file",
 			content: "",
 			want:    []string{`dars.yaml: empty file`},
+			hints:   []string{"run `dars init` for a commented example"},
 		},
 		{
 			name:    "whitespace only",
 			content: "  \n\n",
 			want:    []string{`dars.yaml: empty file`},
+			hints:   []string{"run `dars init` for a commented example"},
 		},
 		{
 			name:    "comments only",
 			content: "# nothing here\n",
 			want:    []string{`dars.yaml`, `empty file`},
+			hints:   []string{"run `dars init` for a commented example"},
 		},
 		{
 			name:    "null document",
 			content: "~\n",
 			want:    []string{`dars.yaml:1: empty file`},
+			hints:   []string{"run `dars init` for a commented example"},
 		},
 		{
 			name:    "top level is a list",
@@ -275,6 +286,15 @@ func TestLoadErrors(t *testing.T) {
 			}
 			if tt.notWant != "" && strings.Contains(err.Error(), tt.notWant) {
 				t.Errorf("error %q contains %q", err, tt.notWant)
+			}
+			if strings.Contains(err.Error(), "hint:") {
+				t.Errorf("error %q carries its hint inline", err)
+			}
+			if got := problem.Hints(err); !slices.Equal(got, tt.hints) {
+				t.Errorf("hints %q, want %q", got, tt.hints)
+			}
+			if !problem.IsInput(err) {
+				t.Errorf("error %q is not marked as an input problem", err)
 			}
 		})
 	}

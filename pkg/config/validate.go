@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/darslabs/dars/pkg/problem"
 )
 
 // safeName is what may appear in a file, directory or column name.
@@ -24,12 +26,12 @@ var (
 )
 
 // Validate checks the whole config and returns every problem joined with
-// errors.Join (nil when there is none); each is an *Error whose message
-// starts with the field path, e.g. `models[2].provider: unknown provider
-// "opena" (want openai, azure or sim)`. List indices are 0-based. It reads the
-// environment only to check that each api_key_env variable is set, and never
-// prints a variable's value. Judge types are not checked here: the judge
-// registry knows them.
+// errors.Join (nil when there is none); each is an *Error marked by
+// problem.Input (find it with errors.As) whose message starts with the field
+// path, e.g. `models[2].provider: unknown provider "opena" (want openai,
+// azure or sim)`. List indices are 0-based. It reads the environment only to
+// check that each api_key_env variable is set, and never prints a variable's
+// value. Judge types are not checked here: the judge registry knows them.
 func (c *Config) Validate() error {
 	return c.validate(os.LookupEnv)
 }
@@ -233,7 +235,7 @@ func (c *Config) validateJudges(v *validator) {
 type validator struct{ errs []error }
 
 func (v *validator) add(field, format string, args ...any) {
-	v.errs = append(v.errs, &Error{Field: field, Msg: field + ": " + fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, problem.Input(&Error{Field: field, Msg: field + ": " + fmt.Sprintf(format, args...)}, ""))
 }
 
 func (v *validator) oneOf(field, value string, allowed []string) {

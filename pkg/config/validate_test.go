@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/darslabs/dars/pkg/problem"
 )
 
 // validConfig returns a config that passes Validate with keyEnv set.
@@ -115,6 +117,9 @@ func TestValidate(t *testing.T) {
 			var cerr *Error
 			if !errors.As(err, &cerr) || cerr.Field == "" {
 				t.Errorf("error %v is not a *config.Error with a field", err)
+			}
+			if !problem.IsInput(err) {
+				t.Errorf("error %v is not marked as an input problem", err)
 			}
 			if strings.Contains(err.Error(), "sk-secret-value") {
 				t.Errorf("error %q leaks the key", err)

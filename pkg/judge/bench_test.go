@@ -13,7 +13,7 @@ var benchOutput = strings.Repeat("We compute 12 * 7 = 84, then subtract 3/4 of 1
 	"\nSo the answer is $\\boxed{\\dfrac{1}{2}}$.\nFinal Answer: 0.5"
 
 func benchmarkJudge(b *testing.B, cfg config.Judge, item Item) {
-	j, err := New(cfg)
+	j, err := New(context.Background(), cfg, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func BenchmarkMath(b *testing.B) {
 // BenchmarkMathCases judges the rows of the math case table in turn, a mix
 // of every normalisation and comparison path; one op is one verdict.
 func BenchmarkMathCases(b *testing.B) {
-	j, err := New(config.Judge{Name: "m", Type: "math"})
+	j, err := New(context.Background(), config.Judge{Name: "m", Type: "math"}, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/darslabs/dars/pkg/excerpt"
+
 	"github.com/darslabs/dars/pkg/config"
 )
 
@@ -198,7 +200,7 @@ func ExtractChoice(output, letters string, choices []string) (letter string, ok 
 			return l, true
 		}
 	}
-	return choiceByText(lastLine(output), letters, choices)
+	return choiceByText(excerpt.LastLine(output), letters, choices)
 }
 
 // answerOpening matches a letter that opens a declared answer.
@@ -253,15 +255,6 @@ func lastAnswerBare(s, letters string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// lastLine returns the last non-empty line of s, trimmed of spaces.
-func lastLine(s string) string {
-	s = strings.TrimRight(s, " \t\r\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return strings.TrimSpace(s)
 }
 
 // upper uppercases an ASCII letter and keeps any other byte.

@@ -10,8 +10,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/darslabs/dars/pkg/config"
@@ -28,9 +26,10 @@ const optMemoryMB = "memory_mb"
 // HumanEval ("prompt", "test", "entry_point") and MBPP ("test_list", with
 // "test_imports" or "test_setup_code").
 type codeJudge struct {
-	name string
-	sb   *sandbox.Sandbox
-	log  atomic.Pointer[slog.Logger]
+	name   string
+	sb     *sandbox.Sandbox
+	log    *slog.Logger
+	probes *sandbox.Probes // shared with the run's other code judges, for WarnOnce
 }
 
 var (
@@ -38,24 +37,23 @@ var (
 	_ io.Closer = (*codeJudge)(nil)
 )
 
-// weakIsolationWarning makes the warning about a sandbox without
-// namespaces appear once per process, however many code judges there are.
-var weakIsolationWarning sync.Once
-
-// newCode builds a code judge: it checks the options and starts nothing but
-// the sandbox's one-time probe (see sandbox.New).
-func newCode(cfg config.Judge) (Judge, error) {
+// newCode builds a code judge: it checks the options and, under ctx,
+// resolves and probes the interpreter (see sandbox.New), through
+// opts.Probes.
+func newCode(ctx context.Context, cfg config.Judge, opts Options) (Judge, error) {
 	sc, err := codeSandboxConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	sb, err := sandbox.New(sc)
+	probes := opts.Probes
+	if probes == nil {
+		probes = new(sandbox.Probes)
+	}
+	sb, err := sandbox.New(ctx, sc, probes)
 	if err != nil {
 		return nil, fmt.Errorf("judge %q: %w", cfg.Name, err)
 	}
-	j := &codeJudge{name: displayName(cfg), sb: sb}
-	j.log.Store(slog.Default())
-	return j, nil
+	return &codeJudge{name: displayName(cfg), sb: sb, log: opts.logger(), probes: probes}, nil
 }
 
 // codeSandboxConfig checks the code judge's options and applies defaults:
@@ -127,15 +125,6 @@ func codeMemoryMB(cfg config.Judge) int {
 // Name returns the judge's configured name.
 func (j *codeJudge) Name() string { return j.name }
 
-// SetLogger sets where the judge warns (once per process) that the sandbox
-// cannot cut off the network; the default is slog.Default().
-func (j *codeJudge) SetLogger(l *slog.Logger) {
-	if l == nil {
-		l = slog.New(slog.DiscardHandler)
-	}
-	j.log.Store(l)
-}
-
 // Isolation reports how the judge's sandbox isolates programs.
 func (j *codeJudge) Isolation() sandbox.Isolation { return j.sb.Isolation() }
 
@@ -159,7 +148,7 @@ func (j *codeJudge) Judge(ctx context.Context, item Item, output string) (Verdic
 	if err != nil {
 		return judgeError(err.Error()), nil
 	}
-	j.warnWeakIsolation()
+	j.warnWeakIsolation(j.sb.Isolation())
 	res, err := j.sb.Run(ctx, program)
 	switch {
 	case errors.Is(err, sandbox.ErrClosed):
@@ -174,16 +163,17 @@ func (j *codeJudge) Judge(ctx context.Context, item Item, output string) (Verdic
 	return binary(false, code, res.Detail), nil
 }
 
-// warnWeakIsolation logs, once per process, that programs run without
-// namespaces: the network is reachable.
-func (j *codeJudge) warnWeakIsolation() {
-	iso := j.sb.Isolation()
+// warnWeakIsolation logs, once per run (per sandbox.Probes), that programs
+// run without namespaces when iso, the sandbox's isolation, has none: the
+// network is reachable.
+func (j *codeJudge) warnWeakIsolation(iso sandbox.Isolation) {
 	if iso.Namespaces {
 		return
 	}
-	weakIsolationWarning.Do(func() {
-		j.log.Load().Warn("code judge: the sandbox cannot use namespaces, so generated code can reach the network and other processes of its user",
-			"judge", j.name, "isolation", iso.String())
+	j.probes.WarnOnce(func() {
+		// The caller's logger names the judge (see Options.Log).
+		j.log.Warn("code judge: the sandbox cannot use namespaces, so generated code can reach the network and other processes of its user",
+			"isolation", iso.String())
 	})
 }
 
@@ -193,8 +183,14 @@ type fencedBlock struct {
 	body string
 }
 
-// pythonLangs are the info strings of a Python block.
-var pythonLangs = map[string]bool{"python": true, "py": true, "python3": true, "py3": true}
+// isPythonLang reports whether lang is the info string of a Python block.
+func isPythonLang(lang string) bool {
+	switch lang {
+	case "python", "py", "python3", "py3":
+		return true
+	}
+	return false
+}
 
 // ExtractCode returns the code in a model's output: the last fenced block
 // marked python (or py), else the last fenced block without a language,
@@ -203,7 +199,7 @@ var pythonLangs = map[string]bool{"python": true, "py": true, "python3": true, "
 func ExtractCode(output string) string {
 	blocks := fencedBlocks(output)
 	for i := len(blocks) - 1; i >= 0; i-- {
-		if pythonLangs[blocks[i].lang] {
+		if isPythonLang(blocks[i].lang) {
 			return blocks[i].body
 		}
 	}

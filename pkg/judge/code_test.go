@@ -1,8 +1,11 @@
 package judge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,6 +130,10 @@ func TestTestProgram(t *testing.T) {
 	}
 }
 
+// testProbes is the test binary's cache of interpreter probes, as a run of
+// dars has one: probing python3 afresh for each judge takes about a second.
+var testProbes sandbox.Probes
+
 // newCodeJudge builds a code judge, skipping the test without Python 3,
 // and closes it when the test ends.
 func newCodeJudge(t testing.TB, cfg config.Judge) *codeJudge {
@@ -135,10 +142,10 @@ func newCodeJudge(t testing.TB, cfg config.Judge) *codeJudge {
 	if cfg.Name == "" {
 		cfg.Name = "tests"
 	}
-	if _, err := sandbox.Probe(cfg.Command); err != nil {
+	if _, err := sandbox.Probe(t.Context(), cfg.Command, &testProbes); err != nil {
 		t.Skipf("no usable python3: %v", err)
 	}
-	j, err := New(cfg)
+	j, err := New(t.Context(), cfg, Options{Probes: &testProbes})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -254,7 +261,7 @@ func TestCodeJudgeCases(t *testing.T) {
 }
 
 func TestCodeJudgeOptions(t *testing.T) {
-	if _, err := sandbox.Probe(nil); err != nil {
+	if _, err := sandbox.Probe(t.Context(), nil, &testProbes); err != nil {
 		t.Skipf("no usable python3: %v", err)
 	}
 	tests := []struct {
@@ -275,7 +282,7 @@ func TestCodeJudgeOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Name, tt.cfg.Type = "c", "code"
-			j, err := New(tt.cfg)
+			j, err := New(t.Context(), tt.cfg, Options{Probes: &testProbes})
 			if j != nil {
 				defer j.(*codeJudge).Close()
 			}
@@ -287,8 +294,76 @@ func TestCodeJudgeOptions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(config.Judge{Name: "e", Type: "exact", MemoryMB: 512}); err == nil || !strings.Contains(err.Error(), `option "memory_mb" does not apply to type "exact"`) {
+	if _, err := New(t.Context(), config.Judge{Name: "e", Type: "exact", MemoryMB: 512}, Options{}); err == nil || !strings.Contains(err.Error(), `option "memory_mb" does not apply to type "exact"`) {
 		t.Errorf("memory_mb on exact: %v", err)
+	}
+}
+
+// TestCodeJudgeNewOptions checks New hands a code judge its logger (none:
+// discard) and honours its context while probing.
+func TestCodeJudgeNewOptions(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	j := newCodeJudgeWith(t, Options{Log: log, Probes: &testProbes})
+	if j.log != log {
+		t.Error("the judge does not log to Options.Log")
+	}
+	if j = newCodeJudgeWith(t, Options{Probes: &testProbes}); j.log.Handler() != slog.DiscardHandler {
+		t.Errorf("without Options.Log the judge logs to %T, want slog.DiscardHandler", j.log.Handler())
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	// No Probes: a cache of its own, so the judge must probe, under ctx.
+	if _, err := New(ctx, config.Judge{Name: "c", Type: "code"}, Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("New with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+// newCodeJudgeWith builds a default code judge with opts.
+func newCodeJudgeWith(t *testing.T, opts Options) *codeJudge {
+	t.Helper()
+	if _, err := sandbox.Probe(t.Context(), nil, &testProbes); err != nil {
+		t.Skipf("no usable python3: %v", err)
+	}
+	j, err := New(t.Context(), config.Judge{Name: "c", Type: "code"}, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	cj := j.(*codeJudge)
+	t.Cleanup(func() { cj.Close() })
+	return cj
+}
+
+// TestWeakIsolationWarning checks the warning about a sandbox without
+// namespaces comes once per run (per sandbox.Probes), whatever the number
+// of code judges, and not at all with namespaces.
+func TestWeakIsolationWarning(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	weak := sandbox.Isolation{Reason: "forced by the test"}
+	var run1, run2 sandbox.Probes
+	judges := []*codeJudge{
+		{name: "a", log: log, probes: &run1},
+		{name: "b", log: log, probes: &run1},
+		{name: "c", log: log, probes: &run2},
+	}
+	for _, j := range judges {
+		j.warnWeakIsolation(sandbox.Isolation{Namespaces: true})
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("warned with namespaces: %s", logs.String())
+	}
+	for range 2 {
+		for _, j := range judges {
+			j.warnWeakIsolation(weak)
+		}
+	}
+	if n := strings.Count(logs.String(), "cannot use namespaces"); n != 2 {
+		t.Errorf("%d warnings for two runs, want 2:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "forced by the test") {
+		t.Errorf("the warning does not say why:\n%s", logs.String())
 	}
 }
 

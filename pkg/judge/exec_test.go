@@ -42,7 +42,7 @@ func newExecJudge(t *testing.T, cfg config.Judge) *execJudge {
 	if cfg.Name == "" {
 		cfg.Name = "ext"
 	}
-	j, err := New(cfg)
+	j, err := New(t.Context(), cfg, Options{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -90,7 +90,7 @@ func TestExecNew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j, err := New(tt.cfg)
+			j, err := New(t.Context(), tt.cfg, Options{})
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("New: %v", err)

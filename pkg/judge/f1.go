@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/darslabs/dars/pkg/excerpt"
+
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/record"
 )
@@ -58,7 +60,7 @@ func (j *f1Judge) Judge(ctx context.Context, item Item, output string) (Verdict,
 	}
 	answer, ok := ExtractFinalAnswer(output)
 	if !ok {
-		answer = trimAnswer(lastLine(output))
+		answer = trimAnswer(excerpt.LastLine(output))
 	}
 	if answer == "" {
 		return unscored("empty output"), nil

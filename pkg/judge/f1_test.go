@@ -107,7 +107,7 @@ func TestF1Judge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j, err := New(config.Judge{Name: "f1", Type: "f1", F1Threshold: tt.threshold})
+			j, err := New(context.Background(), config.Judge{Name: "f1", Type: "f1", F1Threshold: tt.threshold}, Options{})
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
@@ -129,7 +129,7 @@ func TestF1Judge(t *testing.T) {
 }
 
 func TestF1JudgeCanceled(t *testing.T) {
-	j, err := New(config.Judge{Name: "f1", Type: "f1"})
+	j, err := New(context.Background(), config.Judge{Name: "f1", Type: "f1"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestNewF1(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg)
+			_, err := New(context.Background(), tt.cfg, Options{})
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("New: %v", err)

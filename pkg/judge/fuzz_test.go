@@ -127,7 +127,7 @@ func FuzzJudges(f *testing.F) {
 		if typ == "regex" {
 			cfg.Pattern = `answer: (\S+)`
 		}
-		j, err := New(cfg)
+		j, err := New(context.Background(), cfg, Options{})
 		if err != nil {
 			f.Fatal(err)
 		}

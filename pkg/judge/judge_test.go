@@ -22,7 +22,7 @@ type judgeCase struct {
 
 func runJudgeCases(t *testing.T, cfg config.Judge, cases []judgeCase) {
 	t.Helper()
-	j, err := New(cfg)
+	j, err := New(context.Background(), cfg, Options{})
 	if err != nil {
 		t.Fatalf("New(%+v): %v", cfg, err)
 	}
@@ -236,7 +236,7 @@ func TestJudgeCancelled(t *testing.T) {
 		if typ == "regex" {
 			cfg.Pattern = "x"
 		}
-		j, err := New(cfg)
+		j, err := New(context.Background(), cfg, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +247,7 @@ func TestJudgeCancelled(t *testing.T) {
 }
 
 func TestExtractedClipped(t *testing.T) {
-	j, err := New(config.Judge{Name: "em", Type: "exact"})
+	j, err := New(context.Background(), config.Judge{Name: "em", Type: "exact"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package judge
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -68,10 +69,9 @@ type RubricData struct {
 
 // LLM is the llm judge: a model of the run file grades each output against
 // a rubric and answers with a JSON verdict; with votes > 1 it is asked
-// several times and the majority decides. Its calls are generations like any
-// other, so they go through the run's scheduler and store (rate limits,
-// retries, cache, resume, cost): the pipeline asks for them in batches with
-// Sampling and Prompt and turns the replies into a verdict with Verdict.
+// several times and the majority decides. It is a BatchJudge: its calls go
+// through the Asker the pipeline gives it, so they share the run's
+// scheduler, store, cache and budget like any other paid call.
 type LLM struct {
 	name      string
 	model     string
@@ -96,7 +96,7 @@ func newLLM(cfg config.Judge) (Judge, error) {
 		return nil, fmt.Errorf("judge %q: option %q: %w", cfg.Name, optRubric, err)
 	}
 	j := &LLM{name: displayName(cfg), model: cfg.Model, rubric: t, votes: llmVotes(cfg), temp: llmTemperature(cfg),
-		maxTokens: cmpOr(cfg.MaxTokens, defaultLLMMaxTokens)}
+		maxTokens: cmp.Or(cfg.MaxTokens, defaultLLMMaxTokens)}
 	if cfg.Votes < 0 {
 		return nil, fmt.Errorf("judge %q: option %q: %d; want at least 1", cfg.Name, optVotes, cfg.Votes)
 	}
@@ -114,15 +114,8 @@ func newLLM(cfg config.Judge) (Judge, error) {
 	return j, nil
 }
 
-func cmpOr(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
 // llmVotes is the number of verdicts asked per output: votes, default 1.
-func llmVotes(cfg config.Judge) int { return max(cmpOr(cfg.Votes, 1), 1) }
+func llmVotes(cfg config.Judge) int { return max(cmp.Or(cfg.Votes, 1), 1) }
 
 // llmTemperature is the temperature of the judge's calls: the configured
 // one, else 0 for a single vote and defaultVoteTemperature for several.
@@ -165,29 +158,49 @@ func (j *LLM) Prompt(item Item, output string) (string, error) {
 }
 
 // Judge is not how an llm judge scores: its calls must share the run's
-// scheduler and store, so the pipeline batches them (Prompt, Sampling,
-// Verdict). Called directly, it says so.
+// scheduler and store, so the pipeline batches them (JudgeBatch). Called
+// directly, it says so.
 func (j *LLM) Judge(ctx context.Context, item Item, output string) (Verdict, error) {
 	return Verdict{}, fmt.Errorf("judge %q: an llm judge scores through the run's scheduler (dars judge, dars run), not one output at a time", j.name)
 }
 
-// LLMReply is one vote's reply: its text, or the error that ended the call.
-type LLMReply struct {
-	Text  string
-	Error string
+// JudgeBatch renders the rubric for every output, asks the judge model
+// through ask (one sample per vote) and turns each output's replies into a
+// verdict. An output whose rubric does not render gets an error verdict
+// without a call.
+func (j *LLM) JudgeBatch(ctx context.Context, ask Asker, items []Item, outputs []string) ([]Verdict, error) {
+	verdicts := make([]Verdict, len(items))
+	prompts := make([]Prompt, 0, len(items))
+	for i := range items {
+		text, err := j.Prompt(items[i], outputs[i])
+		if err != nil {
+			verdicts[i] = judgeError(err.Error())
+			continue
+		}
+		prompts = append(prompts, Prompt{Of: i, Text: text})
+	}
+	replies, err := ask(ctx, prompts, j.Sampling())
+	if err != nil {
+		return nil, err
+	}
+	for k, p := range prompts {
+		verdicts[p.Of] = j.Verdict(replies[k])
+	}
+	return verdicts, nil
 }
 
-// LLMCallFailed starts the detail of a verdict that is an error because a
-// call to the judge model failed: such a verdict is retried, not final.
+// LLMCallFailed starts the detail of a verdict that a failed call to the
+// judge model left undecided (record.StatusCallFailed).
 const LLMCallFailed = "judge model call failed"
 
 // Verdict turns the votes' replies into one verdict. Each reply is read
 // with ParseLLMVerdict; the replies that parse vote, and passed is a strict
 // majority of them (a tie fails); score is their mean. When no reply
 // parses the verdict is unscored with the first raw reply kept in
-// Extracted and Detail. When any call failed the verdict is an error whose
-// Detail starts with LLMCallFailed: a retryable state, not a judgement.
-func (j *LLM) Verdict(replies []LLMReply) Verdict {
+// Extracted and Detail. When any call failed the verdict has
+// record.StatusCallFailed and a Detail that starts with LLMCallFailed: a
+// state to ask again, not a judgement.
+func (j *LLM) Verdict(replies []Reply) Verdict {
 	var (
 		votes    []Verdict
 		raw      string
@@ -213,7 +226,8 @@ func (j *LLM) Verdict(replies []LLMReply) Verdict {
 	case len(failures) > 0:
 		// Not a verdict yet: the majority of the votes that came back is not
 		// the majority of all votes. The pipeline asks again on its next pass.
-		return judgeError(fmt.Sprintf("%s (%d of %d votes): %s", LLMCallFailed, len(failures), len(replies), failures[0]))
+		return Verdict{Status: record.StatusCallFailed,
+			Detail: clip(fmt.Sprintf("%s (%d of %d votes): %s", LLMCallFailed, len(failures), len(replies), failures[0]))}
 	case len(votes) == 0:
 		return Verdict{Status: record.StatusUnscored, Extracted: clip(raw),
 			Detail: clip("unparseable verdict: " + strings.TrimSpace(raw))}

@@ -1,6 +1,9 @@
 package judge
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,7 +70,7 @@ func newTestLLM(t *testing.T, cfg config.Judge) *LLM {
 	if cfg.Model == "" {
 		cfg.Model = "m"
 	}
-	j, err := New(cfg)
+	j, err := New(context.Background(), cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,25 +79,25 @@ func newTestLLM(t *testing.T, cfg config.Judge) *LLM {
 
 func TestLLMVerdictVotes(t *testing.T) {
 	j := newTestLLM(t, config.Judge{Name: "g", Votes: 3})
-	pass := LLMReply{Text: `{"score": 1, "passed": true, "reason": "yes"}`}
-	fail := LLMReply{Text: `{"score": 0, "passed": false, "reason": "no"}`}
-	junk := LLMReply{Text: "As an AI I cannot grade."}
-	broke := LLMReply{Error: "status 500: overloaded"}
+	pass := Reply{Text: `{"score": 1, "passed": true, "reason": "yes"}`}
+	fail := Reply{Text: `{"score": 0, "passed": false, "reason": "no"}`}
+	junk := Reply{Text: "As an AI I cannot grade."}
+	broke := Reply{Error: "status 500: overloaded"}
 	tests := []struct {
 		name    string
-		replies []LLMReply
+		replies []Reply
 		status  string
 		passed  bool
 		score   float64
 		detail  string
 	}{
-		{"majority passes", []LLMReply{pass, fail, pass}, record.StatusScored, true, 2.0 / 3, "2 of 3 votes passed: yes"},
-		{"majority fails", []LLMReply{fail, pass, fail}, record.StatusScored, false, 1.0 / 3, "1 of 3 votes passed: no"},
-		{"a tie fails", []LLMReply{pass, fail, junk}, record.StatusScored, false, 0.5, "1 of 2 votes passed: no"},
-		{"unparseable votes do not count", []LLMReply{junk, pass, junk}, record.StatusScored, true, 1, "1 of 1 votes passed: yes"},
-		{"nothing parses", []LLMReply{junk, junk, junk}, record.StatusUnscored, false, 0, "unparseable verdict: As an AI I cannot grade."},
-		{"a failed call is no verdict yet", []LLMReply{pass, pass, broke}, record.StatusError, false, 0, "judge model call failed (1 of 3 votes): status 500: overloaded"},
-		{"every call failed", []LLMReply{broke, broke, broke}, record.StatusError, false, 0, "judge model call failed (3 of 3 votes): status 500: overloaded"},
+		{"majority passes", []Reply{pass, fail, pass}, record.StatusScored, true, 2.0 / 3, "2 of 3 votes passed: yes"},
+		{"majority fails", []Reply{fail, pass, fail}, record.StatusScored, false, 1.0 / 3, "1 of 3 votes passed: no"},
+		{"a tie fails", []Reply{pass, fail, junk}, record.StatusScored, false, 0.5, "1 of 2 votes passed: no"},
+		{"unparseable votes do not count", []Reply{junk, pass, junk}, record.StatusScored, true, 1, "1 of 1 votes passed: yes"},
+		{"nothing parses", []Reply{junk, junk, junk}, record.StatusUnscored, false, 0, "unparseable verdict: As an AI I cannot grade."},
+		{"a failed call is no verdict yet", []Reply{pass, pass, broke}, record.StatusCallFailed, false, 0, "judge model call failed (1 of 3 votes): status 500: overloaded"},
+		{"every call failed", []Reply{broke, broke, broke}, record.StatusCallFailed, false, 0, "judge model call failed (3 of 3 votes): status 500: overloaded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,7 +110,7 @@ func TestLLMVerdictVotes(t *testing.T) {
 			}
 		})
 	}
-	if v := j.Verdict([]LLMReply{junk}); v.Extracted != junk.Text {
+	if v := j.Verdict([]Reply{junk}); v.Extracted != junk.Text {
 		t.Errorf("the raw reply is not kept: %+v", v)
 	}
 }
@@ -145,7 +148,7 @@ func TestLLMPromptAndOptions(t *testing.T) {
 		{Name: "g", Type: "llm", Model: "m", Rubric: "{{.Missing}}"},
 		{Name: "g", Type: "llm", Model: "m", Rubric: "{{"},
 	} {
-		if _, err := New(bad); err == nil {
+		if _, err := New(context.Background(), bad, Options{}); err == nil {
 			t.Errorf("New(%+v) accepted", bad)
 		}
 	}
@@ -171,5 +174,53 @@ func TestLLMHash(t *testing.T) {
 	}
 	if HashWith(base, "openai\x00http://a/v1\x00m1") == HashWith(base, "openai\x00http://b/v1\x00m1") {
 		t.Error("another endpoint behind the model name keeps the hash")
+	}
+}
+
+// TestLLMJudgeBatch: JudgeBatch asks one prompt per output (a rubric that
+// does not render gets an error verdict and no call), one sample per vote,
+// maps the replies back to their outputs, and keeps no verdict when asking
+// fails.
+func TestLLMJudgeBatch(t *testing.T) {
+	j := newTestLLM(t, config.Judge{Name: "g", Votes: 3, Rubric: "{{.Output}}{{if eq .ID \"bad\"}}{{index .Choices 9}}{{end}}"})
+	items := []Item{{ID: "1"}, {ID: "bad"}, {ID: "3"}}
+	outputs := []string{"yes", "yes", "no"}
+	var asked []Prompt
+	ask := func(_ context.Context, prompts []Prompt, s config.Sampling) ([][]Reply, error) {
+		if s.Samples != 3 {
+			t.Errorf("asked for %d samples a prompt, want one per vote (3)", s.Samples)
+		}
+		asked = prompts
+		out := make([][]Reply, len(prompts))
+		for i, p := range prompts {
+			v := fmt.Sprintf(`{"passed": %v, "reason": "r"}`, p.Text == "yes")
+			out[i] = []Reply{{Text: v}, {Text: v}, {Text: v}}
+			if p.Of == 2 {
+				out[i][1] = Reply{Error: "status 503"}
+			}
+		}
+		return out, nil
+	}
+	vs, err := j.JudgeBatch(context.Background(), ask, items, outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 2 || asked[0].Of != 0 || asked[1].Of != 2 || asked[1].Text != "no" {
+		t.Fatalf("asked %+v, want the prompts of outputs 0 and 2", asked)
+	}
+	if vs[0].Status != record.StatusScored || !vs[0].Passed {
+		t.Errorf("output 0: %+v, want a pass", vs[0])
+	}
+	if vs[1].Status != record.StatusError || !strings.Contains(vs[1].Detail, "render rubric") {
+		t.Errorf("output 1: %+v, want an error verdict naming the rubric", vs[1])
+	}
+	if vs[2].Status != record.StatusCallFailed || !strings.HasPrefix(vs[2].Detail, LLMCallFailed) {
+		t.Errorf("output 2: %+v, want call_failed", vs[2])
+	}
+	boom := errors.New("commit failed")
+	if _, err := j.JudgeBatch(context.Background(), func(context.Context, []Prompt, config.Sampling) ([][]Reply, error) {
+		return nil, boom
+	}, items, outputs); !errors.Is(err, boom) {
+		t.Errorf("JudgeBatch with a failing asker = %v, want its error", err)
 	}
 }

@@ -67,7 +67,7 @@ func TestMathCases(t *testing.T) {
 	if len(cases) < 220 {
 		t.Errorf("%s: %d cases, want at least 220", mathCasesFile, len(cases))
 	}
-	j, err := New(config.Judge{Name: "m", Type: "math"})
+	j, err := New(context.Background(), config.Judge{Name: "m", Type: "math"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestMathJudge(t *testing.T) {
 }
 
 func TestMathDetail(t *testing.T) {
-	j, err := New(config.Judge{Name: "m", Type: "math"})
+	j, err := New(context.Background(), config.Judge{Name: "m", Type: "math"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func FuzzMath(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s, "42")
 	}
-	j, err := New(config.Judge{Name: "m", Type: "math"})
+	j, err := New(context.Background(), config.Judge{Name: "m", Type: "math"}, Options{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func openShared(t *testing.T, rel string) *os.File {
 // "Final Answer:" line against the number after "####".
 func TestGSM8KGolds(t *testing.T) {
 	f := openShared(t, "gsm8k/test.jsonl")
-	j, err := New(config.Judge{Name: "n", Type: "numeric"})
+	j, err := New(t.Context(), config.Judge{Name: "n", Type: "numeric"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestGSM8KGolds(t *testing.T) {
 // declared letter, and a declared choice text when it is unambiguous, pass.
 func TestMMLUGolds(t *testing.T) {
 	f := openShared(t, "mmlu/test.csv")
-	j, err := New(config.Judge{Name: "mc", Type: "choice"})
+	j, err := New(t.Context(), config.Judge{Name: "mc", Type: "choice"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,20 @@
 package judge
 
 import (
+	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/excerpt"
+	"github.com/darslabs/dars/pkg/sandbox"
 )
 
 // Option names as they appear in the run file, used in error messages.
@@ -29,7 +34,11 @@ type judgeType struct {
 	// options are the run-file options the type reads; any other option set
 	// on a judge of this type is a configuration mistake.
 	options []string
-	build   func(cfg config.Judge) (Judge, error)
+	// build makes a judge of the type from its config alone. Types that
+	// start something (a sandbox) set buildWith instead, which also gets
+	// New's context and Options.
+	build     func(cfg config.Judge) (Judge, error)
+	buildWith func(ctx context.Context, cfg config.Judge, opts Options) (Judge, error)
 }
 
 // types maps a judge type name to its description. It is never written.
@@ -42,7 +51,7 @@ var types = map[string]judgeType{
 	"math":     {version: 2, options: []string{optPattern}, build: newMath},
 	"f1":       {version: 1, options: []string{optF1Threshold}, build: newF1},
 	"exec":     {version: 1, options: []string{optCommand, optExecWorkers, optExecTimeout}, build: newExec},
-	"code":     {version: 1, options: []string{optCommand, optExecWorkers, optExecTimeout, optMemoryMB}, build: newCode},
+	"code":     {version: 1, options: []string{optCommand, optExecWorkers, optExecTimeout, optMemoryMB}, buildWith: newCode},
 	"llm":      {version: 1, options: []string{optModel, optRubric, optVotes, optTemperature, optMaxTokens}, build: newLLM},
 }
 
@@ -56,10 +65,34 @@ func Types() []string {
 	return names
 }
 
+// Options are what New hands the judges that need more than their config.
+// The zero value is valid.
+type Options struct {
+	// Log is where the judge reports what the run should know, such as a
+	// code judge's sandbox without namespaces; nil discards it. The judge
+	// does not add its own name: give it a logger that does, if wanted.
+	Log *slog.Logger
+	// Probes caches what the code judges find out about interpreters and
+	// the sandbox. Share one among the judges of a run, so each interpreter
+	// is probed once and each warning is logged once; nil gives the judge a
+	// cache of its own.
+	Probes *sandbox.Probes
+}
+
+// logger returns o.Log, or a logger that discards.
+func (o Options) logger() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log
+}
+
 // New builds the judge cfg describes. It fails, naming the judge and the
 // option, when the type is unknown, an option is invalid, or an option is set
-// that the type does not read.
-func New(cfg config.Judge) (Judge, error) {
+// that the type does not read. ctx bounds the building only (a code judge
+// probes its interpreter); a judge that holds processes or other resources
+// implements io.Closer, and the caller closes it.
+func New(ctx context.Context, cfg config.Judge, opts Options) (Judge, error) {
 	t, ok := types[cfg.Type]
 	if !ok {
 		return nil, fmt.Errorf("judge %q: unknown type %q (want one of: %s)",
@@ -69,6 +102,9 @@ func New(cfg config.Judge) (Judge, error) {
 		if !slices.Contains(t.options, opt) {
 			return nil, fmt.Errorf("judge %q: option %q does not apply to type %q", cfg.Name, opt, cfg.Type)
 		}
+	}
+	if t.buildWith != nil {
+		return t.buildWith(ctx, cfg, opts)
 	}
 	return t.build(cfg)
 }
@@ -176,7 +212,7 @@ func Hash(cfg config.Judge) string {
 		case optTemperature:
 			canon.Temperature = strconv.FormatFloat(llmTemperature(cfg), 'g', -1, 64)
 		case optMaxTokens:
-			canon.MaxTokens = cmpOr(cfg.MaxTokens, defaultLLMMaxTokens)
+			canon.MaxTokens = cmp.Or(cfg.MaxTokens, defaultLLMMaxTokens)
 		case optCommand:
 			// Workers and timeout decide throughput, not how an output is
 			// scored, so only the argv is part of the hash (but see code).
@@ -215,15 +251,5 @@ const maxExtracted = 512
 
 // clip cuts s to at most maxExtracted bytes on a rune boundary.
 func clip(s string) string {
-	if len(s) <= maxExtracted {
-		return s
-	}
-	cut := maxExtracted
-	for cut > 0 && !utf8RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
+	return excerpt.Clip(s, maxExtracted, "")
 }
-
-// utf8RuneStart reports whether b can start a UTF-8 encoded rune.
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

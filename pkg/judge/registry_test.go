@@ -48,7 +48,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j, err := New(tt.cfg)
+			j, err := New(t.Context(), tt.cfg, Options{})
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("New: %v", err)
@@ -66,7 +66,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestNameDefaultsToType(t *testing.T) {
-	j, err := New(config.Judge{Type: "math"})
+	j, err := New(t.Context(), config.Judge{Type: "math"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

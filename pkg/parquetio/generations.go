@@ -1,6 +1,7 @@
 package parquetio
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -62,5 +63,16 @@ func WriteGenerations(path string, rows []record.Generation, meta Meta) error {
 // ReadGenerations reads every row of a generations.parquet file, in file
 // order. A null error reads as "", created_at as a UTC time.
 func ReadGenerations(path string) ([]record.Generation, error) {
-	return readTable(path, KindGenerations, func(*arrow.Schema) (*table[record.Generation], error) { return generationsTable(), nil })
+	return readTable(path, KindGenerations, generationsPlan)
+}
+
+// EachGeneration calls fn for every row of a generations.parquet file, in
+// file order, holding one record batch in memory at a time. It stops at
+// fn's first error and returns it unwrapped.
+func EachGeneration(ctx context.Context, path string, fn func(record.Generation) error) error {
+	return eachRow(ctx, path, KindGenerations, generationsPlan, nil, fn)
+}
+
+func generationsPlan(*arrow.Schema) (*table[record.Generation], error) {
+	return generationsTable(), nil
 }

@@ -1,9 +1,7 @@
 package parquetio
 
 import (
-	"cmp"
 	"fmt"
-	"strings"
 
 	"github.com/darslabs/dars/pkg/record"
 )
@@ -21,19 +19,10 @@ func (k sampleKey) String() string {
 	return fmt.Sprintf("(query_id %q, variant_id %d, model %q, sample_index %d)", k.queryID, k.variantID, k.model, k.sampleIndex)
 }
 
-// compareSampleKeys orders keys by query_id (record.CompareQueryID), then
-// variant_id, then model as a plain string, then sample_index.
+// compareSampleKeys orders keys as every output is sorted
+// (record.CompareSampleKeys).
 func compareSampleKeys(a, b sampleKey) int {
-	if c := record.CompareQueryID(a.queryID, b.queryID); c != 0 {
-		return c
-	}
-	switch {
-	case a.variantID != b.variantID:
-		return cmp.Compare(a.variantID, b.variantID)
-	case a.model != b.model:
-		return strings.Compare(a.model, b.model)
-	}
-	return cmp.Compare(a.sampleIndex, b.sampleIndex)
+	return record.CompareSampleKeys(a.queryID, b.queryID, a.variantID, b.variantID, a.model, b.model, a.sampleIndex, b.sampleIndex)
 }
 
 // checkSorted returns an error naming the first row whose key sorts before

@@ -1,6 +1,7 @@
 package parquetio
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -57,5 +58,14 @@ func WriteScores(path string, rows []record.Score, meta Meta) error {
 // score reads as NaN and a null passed as false, so a row that is not scored
 // reads back with Score NaN and Passed false.
 func ReadScores(path string) ([]record.Score, error) {
-	return readTable(path, KindScores, func(*arrow.Schema) (*table[record.Score], error) { return scoresTable(), nil })
+	return readTable(path, KindScores, scoresPlan)
 }
+
+// EachScore calls fn for every row of a scores.parquet file, in file
+// order, holding one record batch in memory at a time. It stops at fn's
+// first error and returns it unwrapped.
+func EachScore(ctx context.Context, path string, fn func(record.Score) error) error {
+	return eachRow(ctx, path, KindScores, scoresPlan, nil, fn)
+}
+
+func scoresPlan(*arrow.Schema) (*table[record.Score], error) { return scoresTable(), nil }

@@ -182,6 +182,24 @@ func (w *RowWriter[R]) Abort() {
 	_ = w.Close()
 }
 
+// WriteFileAtomic writes b to path the way every output of a run is
+// written: to a temp file beside it, synced, then renamed over path, so a
+// reader never sees half a file (manifest.json, a run file from dars init).
+func WriteFileAtomic(path string, b []byte) error {
+	a, err := createAtomic(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := a.bw.Write(b); err != nil {
+		a.abort()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := a.commit(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
 // atomicFile is a buffered temp file next to its final path
 // (path + ".tmp-<random>") that commit flushes, fsyncs, closes and renames
 // over the path, and abort removes.

@@ -185,47 +185,74 @@ func openReader(path string) (*file.Reader, *pqarrow.FileReader, error) {
 // Arrow schema and returns the table to read it with (for labels and routes
 // the columns depend on the file); the file's columns must then match the
 // table's in order, name and type.
-func readTable[R any](path, kind string, plan func(*arrow.Schema) (*table[R], error)) (rows []R, err error) {
-	defer func() {
-		// arrow-go can panic on corrupt input; a bad file is an error, not a crash.
-		if p := recover(); p != nil {
-			rows, err = nil, fmt.Errorf("read %s %q: corrupt parquet file: %v", kind, path, p)
-		}
-	}()
-	rows, err = readRows(path, plan)
+func readTable[R any](path, kind string, plan func(*arrow.Schema) (*table[R], error)) ([]R, error) {
+	var rows []R
+	err := eachRow(context.Background(), path, kind, plan, func(n int64) {
+		rows = make([]R, 0, min(n, 1<<20))
+	}, func(r R) error {
+		rows = append(rows, r)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read %s %q: %w", kind, path, err)
+		return nil, err
 	}
 	return rows, nil
 }
 
-func readRows[R any](path string, plan func(*arrow.Schema) (*table[R], error)) ([]R, error) {
+// eachRow calls fn for every row of a file of some kind, in file order, a
+// record batch in memory at a time; plan is as for readTable, and sized,
+// when not nil, hears the file's row count before the first row. It stops
+// at fn's first error and returns it unwrapped.
+func eachRow[R any](ctx context.Context, path, kind string, plan func(*arrow.Schema) (*table[R], error), sized func(int64), fn func(R) error) (err error) {
+	var fnErr error
+	defer func() {
+		// arrow-go can panic on corrupt input; a bad file is an error, not a crash.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("read %s %q: corrupt parquet file: %v", kind, path, p)
+		}
+	}()
+	err = readRows(ctx, path, plan, sized, func(r R) error {
+		fnErr = fn(r)
+		return fnErr
+	})
+	switch {
+	case err == nil:
+		return nil
+	case fnErr != nil && errors.Is(err, fnErr):
+		return fnErr
+	}
+	return fmt.Errorf("read %s %q: %w", kind, path, err)
+}
+
+func readRows[R any](ctx context.Context, path string, plan func(*arrow.Schema) (*table[R], error), sized func(int64), fn func(R) error) error {
 	pf, fr, err := openReader(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer pf.Close()
 	sc, err := fr.Schema()
 	if err != nil {
-		return nil, fmt.Errorf("read schema: %w", err)
+		return fmt.Errorf("read schema: %w", err)
 	}
 	t, err := plan(sc)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkSchema(sc, t.schema(nil)); err != nil {
-		return nil, err
+		return err
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
-		return nil, fmt.Errorf("read rows: %w", err)
+		return fmt.Errorf("read rows: %w", err)
 	}
 	defer rr.Release()
 	n := pf.NumRows()
 	if n < 0 || n > 1<<40 {
-		return nil, fmt.Errorf("read rows: implausible row count %d", n)
+		return fmt.Errorf("read rows: implausible row count %d", n)
 	}
-	rows := make([]R, 0, min(n, 1<<20))
+	if sized != nil {
+		sized(n)
+	}
 	for rr.Next() {
 		rec := rr.RecordBatch()
 		readers := make([]func(int, *R), len(t.columns))
@@ -240,13 +267,15 @@ func readRows[R any](path string, plan func(*arrow.Schema) (*table[R], error)) (
 			for _, rd := range readers {
 				rd(i, &r)
 			}
-			rows = append(rows, r)
+			if err := fn(r); err != nil {
+				return err
+			}
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read rows: %w", err)
+		return fmt.Errorf("read rows: %w", err)
 	}
-	return rows, nil
+	return nil
 }
 
 // checkSchema reports whether got has exactly the columns of want, in order,

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/problem"
 )
 
 // azureSeen is what the fake Azure endpoint saw of one request.
@@ -46,7 +47,7 @@ func TestAzure(t *testing.T) {
 				map[string]int{"prompt_tokens": 10, "completion_tokens": 2}), &seen)
 			m := config.Model{Name: "gpt", Provider: "azure", BaseURL: srv.URL + tt.baseSuffix,
 				Model: tt.deployment, APIVersion: tt.version, APIKeyEnv: "DARS_AZURE_KEY"}
-			p, err := New(m)
+			p, err := New(m, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +82,7 @@ func TestAzureUnauthorized(t *testing.T) {
 	var seen azureSeen
 	srv := azureServer(t, 401, map[string]any{"error": map[string]any{
 		"code": "401", "message": "Access denied due to invalid subscription key " + testKey}}, &seen)
-	p, err := NewAzure(config.Model{Name: "gpt", Provider: "azure", BaseURL: srv.URL, Model: "prod", APIKeyEnv: "DARS_AZURE_KEY"})
+	p, err := NewAzure(config.Model{Name: "gpt", Provider: "azure", BaseURL: srv.URL, Model: "prod", APIKeyEnv: "DARS_AZURE_KEY"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +94,13 @@ func TestAzureUnauthorized(t *testing.T) {
 	if strings.Contains(err.Error(), testKey) {
 		t.Errorf("key leaked: %v", err)
 	}
-	for _, want := range []string{`deployment "prod"`, "DARS_AZURE_KEY", "[redacted]"} {
+	for _, want := range []string{`deployment "prod"`, "[redacted]"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
+	}
+	if hints := problem.Hints(err); len(hints) != 1 || !strings.Contains(hints[0], `"DARS_AZURE_KEY"`) {
+		t.Errorf("hints %q, want one naming DARS_AZURE_KEY", hints)
 	}
 }
 
@@ -112,7 +116,7 @@ func TestNewAzureConfigErrors(t *testing.T) {
 		{"bad url", config.Model{Name: "a", Provider: "azure", BaseURL: "r.openai.azure.com", Model: "d"}, "base_url"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.m)
+			_, err := New(tt.m, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `"a"`) {
 				t.Errorf("error %v, want it to name the model and contain %q", err, tt.want)
 			}

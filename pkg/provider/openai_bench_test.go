@@ -23,7 +23,7 @@ func BenchmarkOpenAIGenerate(b *testing.B) {
 	defer srv.Close()
 	m := testModel(srv)
 	m.Concurrency = 64
-	p, err := NewOpenAI(m)
+	p, err := NewOpenAI(m, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

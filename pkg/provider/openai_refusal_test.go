@@ -65,7 +65,7 @@ func TestOpenAINRefused(t *testing.T) {
 				w.WriteHeader(tt.status)
 				io.WriteString(w, tt.body)
 			})
-			p, err := NewOpenAI(testModel(srv))
+			p, err := NewOpenAI(testModel(srv), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func TestOpenAINotNamed(t *testing.T) {
 				w.WriteHeader(400)
 				io.WriteString(w, tt.body)
 			})
-			p, err := NewOpenAI(testModel(srv))
+			p, err := NewOpenAI(testModel(srv), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,12 +164,11 @@ func TestOpenAIRefusedParameter(t *testing.T) {
 				}
 				writeJSON(w, 200, completion([]string{"42"}, map[string]int{"prompt_tokens": 5, "completion_tokens": 1}))
 			})
-			p, err := NewOpenAI(testModel(srv))
+			var logs bytes.Buffer
+			p, err := NewOpenAI(testModel(srv), slog.New(slog.NewTextHandler(&logs, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logs bytes.Buffer
-			p.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 			resp, err := p.Generate(context.Background(), chatRequest(1))
 			if err != nil {
 				t.Fatalf("Generate: %v", err)
@@ -233,7 +232,7 @@ func TestOpenAIRefusedAgain(t *testing.T) {
 		writeJSON(w, 400, map[string]any{"error": map[string]any{
 			"message": "Unsupported parameter: 'seed'", "param": "seed", "code": "unsupported_parameter"}})
 	})
-	p, err := NewOpenAI(testModel(srv))
+	p, err := NewOpenAI(testModel(srv), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +267,7 @@ func TestOpenAIRefusesEverything(t *testing.T) {
 		}
 		writeJSON(w, 200, completion([]string{"ok"}, nil))
 	})
-	p, err := NewOpenAI(testModel(srv))
+	p, err := NewOpenAI(testModel(srv), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +302,7 @@ func TestOpenAIRefusedConcurrently(t *testing.T) {
 		}
 		writeJSON(w, 200, completion([]string{"ok"}, nil))
 	})
-	p, err := NewOpenAI(testModel(srv))
+	p, err := NewOpenAI(testModel(srv), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,12 +340,11 @@ func TestOpenAIRefusalKeyRedacted(t *testing.T) {
 		}
 		writeJSON(w, 400, map[string]any{"error": map[string]any{"message": "bad request from " + testKey}})
 	})
-	p, err := NewOpenAI(testModel(srv))
+	var logs bytes.Buffer
+	p, err := NewOpenAI(testModel(srv), slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	p.SetLogger(slog.New(slog.NewJSONHandler(&logs, nil)))
 	_, err = p.Generate(context.Background(), chatRequest(1))
 	if err == nil {
 		t.Fatal("no error")
@@ -391,7 +389,7 @@ func TestOpenAIRequestParameters(t *testing.T) {
 			})
 			m := testModel(srv)
 			m.Model = tt.modelID
-			p, err := NewOpenAI(m)
+			p, err := NewOpenAI(m, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

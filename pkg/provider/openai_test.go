@@ -8,11 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/problem"
 )
 
 const testKey = "sk-test-SECRET-0123456789"
@@ -79,7 +81,7 @@ func TestOpenAISuccess(t *testing.T) {
 		got, auth = body, r.Header.Get("Authorization")
 		writeJSON(w, 200, completion([]string{"42", "41", "Final Answer: 42"}, map[string]int{"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}))
 	})
-	p, err := New(testModel(srv))
+	p, err := New(testModel(srv), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func TestOpenAIEstimatedUsageAndNoKey(t *testing.T) {
 	})
 	m := testModel(srv)
 	m.APIKeyEnv = ""
-	p, err := NewOpenAI(m)
+	p, err := NewOpenAI(m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,22 +157,28 @@ func TestOpenAIErrors(t *testing.T) {
 		header    map[string]string
 		retryable bool
 		fatal     bool
-		contains  []string
+		contains  []string // in the message
+		hint      string   // the one hint, "" for none
 	}{
 		{name: "429", status: 429, body: `{"error":{"message":"slow down","type":"rate_limit"}}`,
 			header: map[string]string{"Retry-After": "7"}, retryable: true, contains: []string{"slow down"}},
 		{name: "500", status: 500, body: `{"error":{"message":"boom"}}`, retryable: true, contains: []string{"boom"}},
 		{name: "503 html", status: 503, body: `<html>unavailable</html>`, retryable: true, contains: []string{"unavailable"}},
 		{name: "401", status: 401, body: `{"error":{"message":"bad key ` + testKey + `"}}`, fatal: true,
-			contains: []string{"DARS_TEST_KEY", "qwen-7b", "127.0.0.1", "[redacted]"}},
-		{name: "403", status: 403, body: `{"error":{"message":"forbidden"}}`, fatal: true, contains: []string{"DARS_TEST_KEY"}},
+			contains: []string{"unauthorized", "qwen-7b", "127.0.0.1", "[redacted]"},
+			hint:     `check the key in the environment variable "DARS_TEST_KEY"`},
+		{name: "403", status: 403, body: `{"error":{"message":"forbidden"}}`, fatal: true,
+			contains: []string{"forbidden for model id", "qwen-7b"},
+			hint:     `check the key in the environment variable "DARS_TEST_KEY"`},
 		{name: "404", status: 404, body: `{"error":{"message":"The model does not exist"}}`, fatal: true,
-			contains: []string{"qwen-7b", "127.0.0.1", "does not exist"}},
+			contains: []string{"qwen-7b", "127.0.0.1", "does not exist"}, hint: "check base_url and model"},
 		{name: "402", status: 402, body: `{"error":{"message":"Insufficient credits"}}`, fatal: true,
-			contains: []string{"payment required", "Insufficient credits", "qwen-7b"}},
+			contains: []string{"payment required", "Insufficient credits", "qwen-7b"},
+			hint:     "add credit to the account, then run the same command again"},
 		{name: "429 insufficient_quota", status: 429,
 			body:  `{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`,
-			fatal: true, contains: []string{"quota exhausted", "You exceeded your current quota", "DARS_TEST_KEY"}},
+			fatal: true, contains: []string{"quota exhausted", "You exceeded your current quota"},
+			hint: `check the plan and billing; check the key in the environment variable "DARS_TEST_KEY"`},
 		{name: "400", status: 400, body: `{"error":{"message":"context length exceeded"}}`, contains: []string{"context length exceeded"}},
 		{name: "malformed 200", status: 200, body: `{"choices": [`, retryable: true, contains: []string{"malformed"}},
 		{name: "not json 200", status: 200, body: `hello`, retryable: true, contains: []string{"malformed"}},
@@ -187,7 +195,7 @@ func TestOpenAIErrors(t *testing.T) {
 				w.WriteHeader(tt.status)
 				io.WriteString(w, tt.body)
 			})
-			p, err := New(testModel(srv))
+			p, err := New(testModel(srv), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,6 +222,16 @@ func TestOpenAIErrors(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, s)
 				}
 			}
+			if strings.Contains(err.Error(), "hint:") {
+				t.Errorf("error %q carries its hint inline", err)
+			}
+			var want []string
+			if tt.hint != "" {
+				want = []string{tt.hint}
+			}
+			if got := problem.Hints(err); !slices.Equal(got, want) {
+				t.Errorf("hints %q, want %q", got, want)
+			}
 			if tt.header["Retry-After"] == "7" && pe.RetryAfter != 7*time.Second {
 				t.Errorf("RetryAfter = %v, want 7s", pe.RetryAfter)
 			}
@@ -232,13 +250,13 @@ func TestOpenAIUnauthorizedHints(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := testModel(srv)
 			m.APIKeyEnv = tt.env
-			p, err := NewOpenAI(m)
+			p, err := NewOpenAI(m, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, err = p.Generate(context.Background(), chatRequest(1))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %v, want it to contain %q", err, tt.want)
+			if hints := problem.Hints(err); len(hints) != 1 || !strings.Contains(hints[0], tt.want) {
+				t.Errorf("error %v: hints %q, want one containing %q", err, hints, tt.want)
 			}
 		})
 	}
@@ -250,7 +268,7 @@ func TestOpenAITimeout(t *testing.T) {
 	})
 	m := testModel(srv)
 	m.Timeout = "50ms"
-	p, err := New(m)
+	p, err := New(m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +286,7 @@ func TestOpenAICallerCancel(t *testing.T) {
 	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
 		<-r.Context().Done()
 	})
-	p, err := New(testModel(srv))
+	p, err := New(testModel(srv), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +303,7 @@ func TestOpenAIConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	m := testModel(srv)
 	srv.Close()
-	p, err := New(m)
+	p, err := New(m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,50 +326,12 @@ func TestNewOpenAIConfigErrors(t *testing.T) {
 		{"negative timeout", config.Model{Name: "a", Provider: "openai", Model: "x", Timeout: "-1s"}, "timeout"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.m)
+			_, err := New(tt.m, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `"a"`) {
 				t.Errorf("error %v, want it to name the model and contain %q", err, tt.want)
 			}
 		})
 	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, tt := range []struct {
-		name string
-		h    http.Header
-		want time.Duration
-	}{
-		{"none", http.Header{}, 0},
-		{"seconds", http.Header{"Retry-After": {"3"}}, 3 * time.Second},
-		{"fraction", http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond},
-		{"ms", http.Header{"Retry-After-Ms": {"250"}}, 250 * time.Millisecond},
-		{"date", http.Header{"Retry-After": {now.Add(10 * time.Second).Format(http.TimeFormat)}}, 10 * time.Second},
-		{"past date", http.Header{"Retry-After": {now.Add(-time.Hour).Format(http.TimeFormat)}}, 0},
-		{"garbage", http.Header{"Retry-After": {"soon"}}, 0},
-		{"negative", http.Header{"Retry-After": {"-4"}}, 0},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := retryAfter(tt.h, now); got != tt.want {
-				t.Errorf("retryAfter = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func FuzzRetryAfter(f *testing.F) {
-	for _, s := range []string{"3", "0.5", "-1", "Mon, 02 Jan 2026 03:04:15 GMT", "", "1e308", "NaN", "inf"} {
-		f.Add(s)
-	}
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, v string) {
-		for _, k := range []string{"Retry-After", "Retry-After-Ms"} {
-			if d := retryAfter(http.Header{k: {v}}, now); d < 0 {
-				t.Fatalf("%s %q: negative %v", k, v, d)
-			}
-		}
-	})
 }
 
 func TestOpenAIConnectionReset(t *testing.T) {
@@ -363,7 +343,7 @@ func TestOpenAIConnectionReset(t *testing.T) {
 		}
 		conn.Close()
 	})
-	p, err := New(testModel(srv))
+	p, err := New(testModel(srv), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

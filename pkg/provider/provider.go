@@ -51,13 +51,16 @@ type Response struct {
 }
 
 // Provider generates samples. Generate returns either a Response with at most
-// req.N choices or an error; an *Error tells the caller whether to retry.
-// Implementations are safe for concurrent use.
+// req.N choices or an error; an *Error in it, found with errors.As, tells the
+// caller whether to retry, and problem.Hints gives the likely fix where one
+// is known. Implementations are safe for concurrent use.
 type Provider interface {
 	Generate(ctx context.Context, req Request) (Response, error)
 }
 
-// Error is an endpoint's refusal or failure, classified for the caller.
+// Error is an endpoint's refusal or failure, classified for the caller. Its
+// Message never carries a hint: a known fix comes with the error as a
+// problem.Hint wrapping the *Error, so find the *Error with errors.As.
 type Error struct {
 	Model      string // the models[] name
 	StatusCode int    // HTTP status, 0 when no response arrived

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -11,10 +12,10 @@ import (
 
 // constructors maps a provider name (config.Model.Provider) to the function
 // that builds it. It is never written after initialisation.
-var constructors = map[string]func(config.Model) (Provider, error){
-	config.ProviderOpenAI: func(m config.Model) (Provider, error) { return NewOpenAI(m) },
-	config.ProviderAzure:  func(m config.Model) (Provider, error) { return NewAzure(m) },
-	config.ProviderSim:    func(m config.Model) (Provider, error) { return NewSim(m), nil },
+var constructors = map[string]func(config.Model, *slog.Logger) (Provider, error){
+	config.ProviderOpenAI: func(m config.Model, log *slog.Logger) (Provider, error) { return NewOpenAI(m, log) },
+	config.ProviderAzure:  func(m config.Model, log *slog.Logger) (Provider, error) { return NewAzure(m, log) },
+	config.ProviderSim:    func(m config.Model, _ *slog.Logger) (Provider, error) { return NewSim(m), nil },
 }
 
 // Names returns the valid provider names, sorted.
@@ -22,15 +23,17 @@ func Names() []string {
 	return slices.Sorted(maps.Keys(constructors))
 }
 
-// New builds the provider a model entry asks for. An unknown provider is an
-// error that names the model and the provider and lists the valid ones.
-func New(m config.Model) (Provider, error) {
+// New builds the provider a model entry asks for, reporting to log what it
+// adjusts on its own, such as a parameter the endpoint refused; a nil log
+// discards. An unknown provider is an error that names the model and the
+// provider and lists the valid ones.
+func New(m config.Model, log *slog.Logger) (Provider, error) {
 	ctor, ok := constructors[m.Provider]
 	if !ok {
 		return nil, fmt.Errorf("new provider for model %q: unknown provider %q (valid: %s)",
 			m.Name, m.Provider, strings.Join(Names(), ", "))
 	}
-	return ctor(m)
+	return ctor(m, log)
 }
 
 // Identity returns the endpoint identity of a model, the part of every

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -8,28 +9,47 @@ import (
 )
 
 func TestNew(t *testing.T) {
-	if p, err := New(config.Model{Name: "s", Provider: "sim", Skill: 1}); err != nil {
+	if p, err := New(config.Model{Name: "s", Provider: "sim", Skill: 1}, nil); err != nil {
 		t.Errorf("sim: %v", err)
 	} else if _, ok := p.(*Sim); !ok {
 		t.Errorf("sim: got %T", p)
 	}
-	if p, err := New(config.Model{Name: "o", Provider: "openai", Model: "gpt-4o-mini"}); err != nil {
+	if p, err := New(config.Model{Name: "o", Provider: "openai", Model: "gpt-4o-mini"}, nil); err != nil {
 		t.Errorf("openai: %v", err)
 	} else if _, ok := p.(*OpenAI); !ok {
 		t.Errorf("openai: got %T", p)
 	}
-	if p, err := New(config.Model{Name: "z", Provider: "azure", BaseURL: "https://res.openai.azure.com", Model: "prod"}); err != nil {
+	if p, err := New(config.Model{Name: "z", Provider: "azure", BaseURL: "https://res.openai.azure.com", Model: "prod"}, nil); err != nil {
 		t.Errorf("azure: %v", err)
 	} else if _, ok := p.(*OpenAI); !ok {
 		t.Errorf("azure: got %T", p)
 	}
-	_, err := New(config.Model{Name: "x", Provider: "anthropic"})
+	_, err := New(config.Model{Name: "x", Provider: "anthropic"}, nil)
 	if err == nil {
 		t.Fatal("unknown provider: no error")
 	}
 	for _, want := range []string{`"x"`, `"anthropic"`, "azure, openai, sim"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	for _, m := range []config.Model{
+		{Name: "o", Provider: "openai", Model: "gpt-4o-mini"},
+		{Name: "z", Provider: "azure", BaseURL: "https://res.openai.azure.com", Model: "prod"},
+	} {
+		p, err := New(m, log)
+		if err != nil {
+			t.Fatalf("%s: %v", m.Provider, err)
+		}
+		if got := p.(*OpenAI).log; got != log {
+			t.Errorf("%s: the client logs to %p, want the logger given to New, %p", m.Provider, got, log)
+		}
+		if p, _ := New(m, nil); p.(*OpenAI).log == nil {
+			t.Errorf("%s: New with a nil logger left the client without one", m.Provider)
 		}
 	}
 }

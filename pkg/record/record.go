@@ -6,6 +6,7 @@
 package record
 
 import (
+	"cmp"
 	"strings"
 	"time"
 )
@@ -22,6 +23,20 @@ const (
 	StatusScored   = "scored"   // the judge read an answer and scored it
 	StatusUnscored = "unscored" // the judge could not find an answer to score
 	StatusError    = "error"    // the generation failed or the judge failed
+	// StatusCallFailed is a verdict a judge could not give because a paid
+	// call it needed (an llm judge's call to its model) failed: not final,
+	// asked again by the next judge pass. The store keeps it apart; every
+	// output shows it as StatusError with the reason in Detail.
+	StatusCallFailed = "call_failed"
+)
+
+// Purposes of a paid call: every generation the store holds was made for
+// one of them (DESIGN §7).
+const (
+	PurposeSample  = "sample"  // a candidate model's sample of a variant
+	PurposeJudge   = "judge"   // an llm judge's call about one generation
+	PurposeRewrite = "rewrite" // the rewriter's call for a query's variants
+	PurposeVerify  = "verify"  // the verifier's call about a rewrite
 )
 
 // Variant is one phrasing of a query. VariantID 0 is the original.
@@ -57,6 +72,14 @@ type Generation struct {
 	// because the endpoint reported no usage or an impossible figure (one
 	// choice's completion tokens for n > 1).
 	UsageEstimated bool
+
+	// Purpose says what the call was paid for (PurposeSample when empty);
+	// Caller names who made it (an llm judge's name) and Subject what it is
+	// about (the key of the generation an llm judge's call judges). They
+	// live in the store only: generations.parquet holds samples alone.
+	Purpose string
+	Caller  string
+	Subject string
 }
 
 // Score is one judge's verdict on one generation.
@@ -117,6 +140,36 @@ type Truth struct {
 	VariantID int32
 	Model     string
 	P         float64
+}
+
+// CompareGenerations orders generations as generations.parquet and the
+// store sort them: query_id (CompareQueryID), variant_id, model,
+// sample_index, then generation key.
+func CompareGenerations(a, b *Generation) int {
+	return compareSample(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, a.SampleIndex, b.SampleIndex,
+		a.Key, b.Key)
+}
+
+// CompareScores orders verdicts as scores.parquet and the store sort them:
+// by their generation as CompareGenerations does, then judge name.
+func CompareScores(a, b *Score) int {
+	return cmp.Or(compareSample(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, a.SampleIndex, b.SampleIndex,
+		a.GenerationKey, b.GenerationKey), strings.Compare(a.Judge, b.Judge))
+}
+
+// CompareSampleKeys orders the identity of samples, or of rows keyed by a
+// prefix of it (zero values for the parts a row lacks): query_id
+// (CompareQueryID), variant_id, model, sample_index. It is the one order
+// of every output; the store's SQL mirrors it (pkg/store).
+func CompareSampleKeys(qa, qb string, va, vb int32, ma, mb string, sa, sb int32) int {
+	return compareSample(qa, qb, va, vb, ma, mb, sa, sb, "", "")
+}
+
+func compareSample(qa, qb string, va, vb int32, ma, mb string, sa, sb int32, ka, kb string) int {
+	if c := CompareQueryID(qa, qb); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(va, vb), strings.Compare(ma, mb), cmp.Compare(sa, sb), strings.Compare(ka, kb))
 }
 
 // CompareQueryID orders query ids the way every output is sorted: ids that

@@ -77,8 +77,7 @@ func TestRunLearnsNCapWhenRefused(t *testing.T) {
 			}}
 			st, logs := &memStore{}, &logBuffer{}
 			opts := testOptions(t, st, fakeModel("a", "5", tc.concurrency, f))
-			opts.Log = logs.logger()
-			sum, err := Run(context.Background(), testWork(6, 2), opts)
+			sum, err := runWith(context.Background(), testWork(6, 2), opts, SchedulerOptions{Log: logs.logger()}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,8 +125,7 @@ func TestRunLearnsNCapWhenIgnored(t *testing.T) {
 	}}
 	st, logs := &memStore{}, &logBuffer{}
 	opts := testOptions(t, st, fakeModel("a", "auto", 1, f))
-	opts.Log = logs.logger()
-	sum, err := Run(context.Background(), testWork(3, 2), opts)
+	sum, err := runWith(context.Background(), testWork(3, 2), opts, SchedulerOptions{Log: logs.logger()}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +289,7 @@ func TestRunShrinksConcurrencyOn429(t *testing.T) {
 		return answer(r), nil
 	}}
 	st := &memStore{}
-	sum, err := Run(context.Background(), testWork(workers, 1), withSamples(testOptions(t, st, fakeModel("a", "off", workers, f)), 1))
+	sum, err := run(context.Background(), testWork(workers, 1), withSamples(testOptions(t, st, fakeModel("a", "off", workers, f)), 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,9 +353,9 @@ func TestRunStopsAtTheBudget(t *testing.T) {
 				models[i].Provider = f
 			}
 			opts := testOptions(t, st, models...)
-			opts.MaxCostUSD = 0.002 // room for about a dozen of the 50 requests per model
+			budget := 0.002 // room for about a dozen of the 50 requests per model
 			work := testWork(10, 1)
-			sum, err := Run(context.Background(), work, opts)
+			sum, err := runWith(context.Background(), work, opts, SchedulerOptions{}, budget)
 			if !errors.Is(err, ErrBudget) {
 				t.Fatalf("err = %v, want ErrBudget", err)
 			}
@@ -371,13 +369,13 @@ func TestRunStopsAtTheBudget(t *testing.T) {
 				calls += f.calls
 				committed += sum.Models[i].CostUSD
 			}
-			if billed > opts.MaxCostUSD {
-				t.Fatalf("the endpoints billed $%g past the $%g budget", billed, opts.MaxCostUSD)
+			if billed > budget {
+				t.Fatalf("the endpoints billed $%g past the $%g budget", billed, budget)
 			}
 			if calls == 0 || calls >= 50*tc.models {
 				t.Fatalf("%d requests sent; the budget should allow some, not all", calls)
 			}
-			if len(st.rows) != calls || committed > opts.MaxCostUSD || committed < billed*0.999999 {
+			if len(st.rows) != calls || committed > budget || committed < billed*0.999999 {
 				t.Fatalf("%d rows committed for %d requests, $%g committed of $%g billed: every request sent must be committed",
 					len(st.rows), calls, committed, billed)
 			}
@@ -385,13 +383,13 @@ func TestRunStopsAtTheBudget(t *testing.T) {
 				// Nothing in flight at the refusal: the next request really did not fit.
 				est := estimateCost(provider.Request{Messages: mustRender(t, opts, work[0]), N: 1, MaxTokens: opts.Sampling.MaxTokens},
 					models[0].Config.Price)
-				if billed+est <= opts.MaxCostUSD {
-					t.Errorf("stopped at $%g with $%g to spare for a $%g request", billed, opts.MaxCostUSD-billed, est)
+				if billed+est <= budget {
+					t.Errorf("stopped at $%g with $%g to spare for a $%g request", billed, budget-billed, est)
 				}
 			}
 			// A larger budget resumes from the store and finishes.
-			opts.Done, opts.MaxCostUSD = st.done(), 1
-			if _, err := Run(context.Background(), work, opts); err != nil {
+			opts.Done = st.done()
+			if _, err := runWith(context.Background(), work, opts, SchedulerOptions{}, 1); err != nil {
 				t.Fatal(err)
 			}
 			if len(st.rows) != 50*tc.models {
@@ -471,7 +469,7 @@ func TestRunCountsEstimatedUsage(t *testing.T) {
 	}}
 	st := &memStore{}
 	opts := withSamples(testOptions(t, st, fakeModel("a", "3", 2, f)), 3)
-	sum, err := Run(context.Background(), testWork(3, 1), opts)
+	sum, err := run(context.Background(), testWork(3, 1), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,11 +497,11 @@ func BenchmarkRunInstant(b *testing.B) {
 			}
 			work := testWork(400, 5)
 			opts := Options{Seed: 42, Sampling: config.Sampling{Samples: 5, Temperature: 0.7, TopP: 0.95, MaxTokens: 64},
-				Prompt: p, Models: []Model{fakeModel("a", n, 256, f)}, MaxCostUSD: 1e6,
+				Prompt: p, Models: []Model{fakeModel("a", n, 256, f)},
 				Commit: func(context.Context, []record.Generation) error { return nil }}
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := Run(context.Background(), work, opts); err != nil {
+				if _, err := runWith(context.Background(), work, opts, SchedulerOptions{}, 1e6); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,6 +1,8 @@
 package sampler
 
 import (
+	"iter"
+
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/provider"
 )
@@ -153,3 +155,25 @@ func promptTokens(msgs []provider.Message) int64 {
 func cost(prompt, completion int64, inPerMTok, outPerMTok float64) float64 {
 	return (float64(prompt)*inPerMTok + float64(completion)*outPerMTok) / 1e6
 }
+
+// EstimateCalls estimates what asking m s.Samples times about each of a
+// number of prompts would cost, prompts given by their token estimates
+// (PromptTokens): requests at m's n cap, a prompt billed once a request,
+// completions at s.MaxTokens each (the upper bound). It is the dry run's
+// estimate of an llm judge's calls, whose prompts hold outputs not written
+// yet. Planned and Samples count calls; nothing is stored yet.
+func EstimateCalls(m Model, s config.Sampling, prompts iter.Seq[int64]) ModelEstimate {
+	e := newModelEstimate(m, 0)
+	votes := int64(max(s.Samples, 0))
+	for tokens := range prompts {
+		e.Planned += votes
+		e.addWork(votes, tokens)
+	}
+	e.finish(m.Config.Price, int64(max(s.MaxTokens, 0)))
+	return e
+}
+
+// PromptTokens estimates the prompt tokens of msgs as the budget's
+// reservation counts them: a token per four characters, rounded up, plus
+// the chat format's overhead.
+func PromptTokens(msgs []provider.Message) int64 { return promptTokens(msgs) }

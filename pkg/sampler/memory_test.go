@@ -109,7 +109,7 @@ func BenchmarkRunMemory(b *testing.B) {
 						}
 					})
 					stop := heapPeak()
-					if _, err := Run(context.Background(), work, opts); err != nil {
+					if _, err := run(context.Background(), work, opts); err != nil {
 						b.Fatal(err)
 					}
 					peak = max(peak, stop())

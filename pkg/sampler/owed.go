@@ -12,7 +12,8 @@ import (
 // computed, for the plan, the pass and the dry run alike.
 func sampleKey(opts Options, m Model, wk *Work, msgs []provider.Message, idx int32) (seed int64, key string) {
 	s := opts.Sampling
-	seed = Seed(opts.Seed, wk.Query.ID, wk.Variant.VariantID, m.Config.Name, idx)
+	id, variant := wk.seedID()
+	seed = Seed(opts.Seed, id, variant, m.Config.Name, idx)
 	return seed, GenerationKey(m.Endpoint, msgs, s.Temperature, s.TopP, s.MaxTokens, idx, seed)
 }
 
@@ -40,26 +41,6 @@ func eachSample(work []Work, opts Options, fn func(msgs []provider.Message, p Pl
 // holds reports whether the store already holds the sample key names.
 func (o *Options) holds(key string) bool {
 	return o.Done != nil && o.Done(key)
-}
-
-// owedSets scans the plan once and returns, per model in Options.Models
-// order, the samples it still owes: those opts.Done does not report. It
-// fails when a prompt does not render.
-func owedSets(work []Work, opts Options) ([]*owedSet, error) {
-	sets := make([]*owedSet, len(opts.Models))
-	for i := range sets {
-		sets[i] = newOwedSet(len(work), opts.Sampling.Samples)
-	}
-	err := EachKey(work, opts, func(p Planned) error {
-		if !opts.holds(p.Key) {
-			sets[p.Model].add(p.Work, p.SampleIndex)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return sets, nil
 }
 
 // owedSet is what one model still owes a pass: a bit per (work, sample

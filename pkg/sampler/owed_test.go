@@ -48,7 +48,7 @@ func TestRunIssuesThePlanInOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			opts.Done = inMap(stored)
-			sum, err := Run(context.Background(), work, opts)
+			sum, err := run(context.Background(), work, opts)
 			if err != nil {
 				t.Fatal(err)
 			}

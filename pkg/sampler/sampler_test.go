@@ -94,6 +94,24 @@ func testWork(nq, nv int) []Work {
 	return w
 }
 
+// run sends work in one stream of a new scheduler that retries after 1 ms.
+func run(ctx context.Context, work []Work, opts Options) (Summary, error) {
+	return runWith(ctx, work, opts, SchedulerOptions{}, 0)
+}
+
+// runWith sends work in one stream of a new scheduler with so (Backoff 1 ms
+// unless set) and a budget of usd (0: none).
+func runWith(ctx context.Context, work []Work, opts Options, so SchedulerOptions, usd float64) (Summary, error) {
+	if so.Backoff == 0 {
+		so.Backoff = time.Millisecond
+	}
+	s := NewScheduler(so)
+	if usd > 0 {
+		s.SetBudget(usd)
+	}
+	return s.Run(ctx, work, opts)
+}
+
 func testOptions(t *testing.T, st *memStore, models ...Model) Options {
 	t.Helper()
 	p, err := NewPrompt(config.Prompt{System: "Solve.", Template: "{{.Question}}"})
@@ -102,7 +120,7 @@ func testOptions(t *testing.T, st *memStore, models ...Model) Options {
 	}
 	return Options{
 		Seed: 42, Sampling: config.Sampling{Samples: 5, Temperature: 0.7, TopP: 0.95, MaxTokens: 64},
-		Prompt: p, Models: models, Commit: st.commit, Backoff: time.Millisecond,
+		Prompt: p, Models: models, Commit: st.commit,
 	}
 }
 
@@ -119,7 +137,7 @@ func TestRunSamplesEverythingOnceAndResumes(t *testing.T) {
 			fb := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
 			work := testWork(7, 3)
 			opts := testOptions(t, st, fakeModel("a", n, 4, fa), fakeModel("b", n, 2, fb))
-			sum, err := Run(context.Background(), work, opts)
+			sum, err := run(context.Background(), work, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +167,7 @@ func TestRunSamplesEverythingOnceAndResumes(t *testing.T) {
 			// A second pass with the store's keys asks for nothing.
 			calls := fa.calls + fb.calls
 			opts.Done = st.done()
-			sum, err = Run(context.Background(), work, opts)
+			sum, err = run(context.Background(), work, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +193,7 @@ func TestRunRetriesAndRecordsErrors(t *testing.T) {
 		}
 		return answer(r), nil
 	}}
-	sum, err := Run(context.Background(), testWork(3, 2), testOptions(t, st, fakeModel("a", "off", 1, f)))
+	sum, err := run(context.Background(), testWork(3, 2), testOptions(t, st, fakeModel("a", "off", 1, f)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +218,7 @@ func TestRunFatalStopsOnlyThatModel(t *testing.T) {
 		return provider.Response{}, &provider.Error{Model: "bad", StatusCode: 401, Message: "invalid api key", Fatal: true}
 	}}
 	good := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
-	sum, err := Run(context.Background(), testWork(4, 1), testOptions(t, st, fakeModel("bad", "off", 1, bad), fakeModel("good", "off", 2, good)))
+	sum, err := run(context.Background(), testWork(4, 1), testOptions(t, st, fakeModel("bad", "off", 1, bad), fakeModel("good", "off", 2, good)))
 	if !errors.Is(err, ErrModelStopped) {
 		t.Fatalf("err = %v, want ErrModelStopped", err)
 	}
@@ -219,7 +237,7 @@ func TestRunReasksMissingChoices(t *testing.T) {
 		resp.Choices = resp.Choices[:min(2, len(resp.Choices))] // a server that ignores n above 2
 		return resp, nil
 	}}
-	sum, err := Run(context.Background(), testWork(2, 1), testOptions(t, st, fakeModel("a", "5", 1, f)))
+	sum, err := run(context.Background(), testWork(2, 1), testOptions(t, st, fakeModel("a", "5", 1, f)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +270,7 @@ func TestRunRespectsConcurrency(t *testing.T) {
 		return answer(r), nil
 	}}
 	st := &memStore{}
-	if _, err := Run(context.Background(), testWork(10, 1), testOptions(t, st, fakeModel("a", "off", limit, f))); err != nil {
+	if _, err := run(context.Background(), testWork(10, 1), testOptions(t, st, fakeModel("a", "off", limit, f))); err != nil {
 		t.Fatal(err)
 	}
 	if p := peak.Load(); p != limit {
@@ -273,7 +291,7 @@ func TestRunCancelCommitsWhatFinished(t *testing.T) {
 		}
 		return answer(r), nil
 	}}
-	_, err := Run(ctx, testWork(10, 1), testOptions(t, st, fakeModel("a", "off", 1, f)))
+	_, err := run(ctx, testWork(10, 1), testOptions(t, st, fakeModel("a", "off", 1, f)))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -286,7 +304,7 @@ func TestCommitErrorStopsThePass(t *testing.T) {
 	f := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
 	opts := testOptions(t, &memStore{}, fakeModel("a", "off", 2, f))
 	opts.Commit = func(context.Context, []record.Generation) error { return errors.New("disk full") }
-	if _, err := Run(context.Background(), testWork(200, 1), opts); err == nil || err.Error() != "disk full" {
+	if _, err := run(context.Background(), testWork(200, 1), opts); err == nil || err.Error() != "disk full" {
 		t.Fatalf("err = %v, want the commit error", err)
 	}
 	// After the first failed commit no new request may go out: at most the
@@ -345,10 +363,9 @@ func TestStopLetsRequestsInFlightFinish(t *testing.T) {
 	}}
 	st := &memStore{}
 	opts := testOptions(t, st, fakeModel("a", "off", 2, f))
-	opts.InFlight = context.Background()
 	done := make(chan error)
 	go func() {
-		_, err := Run(ctx, testWork(10, 1), opts)
+		_, err := runWith(ctx, testWork(10, 1), opts, SchedulerOptions{InFlight: context.Background()}, 0)
 		done <- err
 	}()
 	<-arrived

@@ -2,47 +2,62 @@ package sampler
 
 import (
 	"context"
-	"time"
 
 	"github.com/darslabs/dars/pkg/record"
 )
 
-// writer is the one owner of Commit: it batches finished samples, commits
-// them, and only then counts them as done.
+// result is what a worker hands the writer: finished samples of one model
+// and batch, or the error that stopped that model.
+type result struct {
+	model          int
+	batch          *Batch
+	rows           []record.Generation
+	requests       int64 // requests sent since this worker's last result
+	retries        int64
+	usageEstimated int64 // rows whose tokens were estimated
+	failed         *StoppedError
+}
+
+// writer is a stream's one owner of Commit: it batches finished samples,
+// commits them, and only then counts them as done and settles batches.
 type writer struct {
-	stop     func(error) // stops issuing requests
-	opts     Options
-	start    time.Time
-	runs     []*modelRun // per model, for what the workers count themselves
-	progress Progress
-	pending  []record.Generation
-	counts   []ModelProgress // per model, what waits for the next commit
-	err      error           // the first commit error; later batches are dropped
+	s       *Stream
+	pending []record.Generation
+	settle  []settled       // what the pending rows settle once committed
+	counts  []ModelProgress // per model, what waits for the next commit
+	err     error           // the first commit error; later groups are dropped
+}
+
+// settled is how many of a batch's samples of one model a commit settles.
+type settled struct {
+	batch *Batch
+	model int
+	n     int64
 }
 
 // loop reads results until the channel closes, committing in groups: it
 // takes every result already waiting (up to BatchSize samples) and commits
-// them at once, so a quiet run commits each response as it lands and a busy
-// one commits large batches. What a kill -9 can lose is only what sits in
-// the channel and the group being committed. It always drains the channel,
-// so no worker can block on a send; after a commit error later groups are
-// dropped and Run returns the error.
-func (w *writer) loop(ctx context.Context, results <-chan result) {
-	commitCtx := context.WithoutCancel(ctx) // what finished is stored even after Ctrl-C
-	w.counts = make([]ModelProgress, len(w.progress.Models))
+// them at once, so a quiet stream commits each response as it lands and a
+// busy one commits large batches. What a kill -9 can lose is only what sits
+// in the channel and the group being committed. It always drains the
+// channel, so no worker can block on a send; after a commit error later
+// groups are dropped. When the channel closes it settles every batch left
+// and closes the stream's finished.
+func (w *writer) loop() {
+	st := w.s
+	commitCtx := context.WithoutCancel(st.ctx) // what finished is stored even after Ctrl-C
 	for {
-		r, ok := <-results
+		r, ok := <-st.results
 		if !ok {
-			return
+			break
 		}
 		w.add(r)
 	group:
-		for len(w.pending) < w.opts.BatchSize {
+		for len(w.pending) < st.opts.BatchSize {
 			select {
-			case r, ok := <-results:
+			case r, ok := <-st.results:
 				if !ok {
-					w.commit(commitCtx)
-					return
+					break group
 				}
 				w.add(r)
 			default:
@@ -51,15 +66,26 @@ func (w *writer) loop(ctx context.Context, results <-chan result) {
 		}
 		w.commit(commitCtx)
 	}
+	w.commit(commitCtx)
+	st.mu.Lock()
+	cause := st.stopCause()
+	for _, b := range st.open {
+		b.giveUp(cause)
+	}
+	st.open = nil
+	st.mu.Unlock()
+	close(st.finished)
 }
 
-// add takes one worker's result into the pending group.
+// add takes one worker's result into the pending group; a stopped model
+// gives up its samples at once.
 func (w *writer) add(r result) {
-	if r.failed != "" {
-		w.progress.Models[r.model].Failed = r.failed
+	if r.failed != nil {
+		w.stopModel(r.model, r.failed)
 		return
 	}
 	w.pending = append(w.pending, r.rows...)
+	w.settle = append(w.settle, settled{batch: r.batch, model: r.model, n: int64(len(r.rows))})
 	c := &w.counts[r.model]
 	c.Requests += r.requests
 	c.Retries += r.retries
@@ -75,42 +101,93 @@ func (w *writer) add(r result) {
 	}
 }
 
+// stopModel records why model mi stopped and gives up what it still owed
+// every open batch.
+func (w *writer) stopModel(mi int, why *StoppedError) {
+	st := w.s
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	mr := st.models[mi]
+	mr.failed = true
+	mr.queue = nil
+	st.progress.Models[mi].Failed = why.Error()
+	st.open = settleBatches(st.open, func(b *Batch) {
+		if b.left[mi] > 0 {
+			b.pending -= b.left[mi]
+			b.left[mi] = 0
+			if b.err == nil {
+				b.err = why
+			}
+		}
+	})
+}
+
+// commit stores the pending group, then counts it and settles its batches.
 func (w *writer) commit(ctx context.Context) {
-	if len(w.pending) == 0 || w.err != nil {
-		w.pending = w.pending[:0]
+	st := w.s
+	if len(w.pending) == 0 {
 		return
 	}
-	if err := w.opts.Commit(ctx, w.pending); err != nil {
-		w.err = err
-		w.stop(err) // what cannot be stored must not be paid for
-		w.pending = w.pending[:0]
-		return
+	if w.err == nil {
+		if err := st.opts.Commit(ctx, w.pending); err != nil {
+			w.err = err
+			st.stopIssuing(err) // what cannot be stored must not be paid for
+		}
 	}
 	w.pending = w.pending[:0]
-	for i := range w.counts {
-		c, m := &w.counts[i], &w.progress.Models[i]
-		m.Done += c.Done
-		m.Errors += c.Errors
-		m.Requests += c.Requests
-		m.Retries += c.Retries
-		m.UsageEstimated += c.UsageEstimated
-		m.PromptTokens += c.PromptTokens
-		m.CompletionTokens += c.CompletionTokens
-		m.CostUSD += c.CostUSD
-		*c = ModelProgress{}
+	st.mu.Lock()
+	if w.err == nil {
+		for i := range w.counts {
+			c, m := &w.counts[i], &st.progress.Models[i]
+			m.Done += c.Done
+			m.Errors += c.Errors
+			m.Requests += c.Requests
+			m.Retries += c.Retries
+			m.UsageEstimated += c.UsageEstimated
+			m.PromptTokens += c.PromptTokens
+			m.CompletionTokens += c.CompletionTokens
+			m.CostUSD += c.CostUSD
+		}
+		for _, s := range w.settle {
+			n := min(s.n, s.batch.left[s.model]) // a stopped model's left is 0
+			s.batch.left[s.model] -= n
+			s.batch.pending -= n
+		}
+		st.open = settleBatches(st.open, nil)
 	}
-	if w.opts.Progress != nil {
-		w.opts.Progress(w.snapshot())
+	clear(w.counts)
+	clear(w.settle)
+	w.settle = w.settle[:0]
+	st.mu.Unlock()
+	if w.err == nil && st.opts.Progress != nil {
+		st.opts.Progress(st.snapshot())
 	}
 }
 
-// snapshot copies the committed counts and adds what the workers count
-// as it happens: 429s and the n cap learned.
-func (w *writer) snapshot() Progress {
-	p := Progress{Models: append([]ModelProgress(nil), w.progress.Models...), Elapsed: w.opts.Now().Sub(w.start)}
-	for i, mr := range w.runs {
-		p.Models[i].Throttled = mr.throttled.Load()
-		p.Models[i].NCap = int(mr.nCap.Load())
+// settleBatches applies fn (when not nil) to every open batch, closes the
+// done of those with nothing pending, and returns the others in order.
+func settleBatches(open []*Batch, fn func(*Batch)) []*Batch {
+	kept := open[:0]
+	for _, b := range open {
+		if fn != nil {
+			fn(b)
+		}
+		if b.pending <= 0 {
+			close(b.done)
+			continue
+		}
+		kept = append(kept, b)
 	}
-	return p
+	clear(open[len(kept):])
+	return kept
+}
+
+// giveUp settles b with its pending samples given up for cause.
+func (b *Batch) giveUp(cause error) {
+	if b.err == nil {
+		b.err = cause
+	}
+	b.pending = 0
+	clear(b.left)
+	close(b.done)
 }

@@ -27,7 +27,7 @@ func BenchmarkRunProcessGroupOnly(b *testing.B) {
 // benchSandbox builds a sandbox for a benchmark, without namespaces when
 // plain is set.
 func benchSandbox(b *testing.B, workers int, plain bool) *Sandbox {
-	s, err := New(Config{Timeout: 10 * time.Second, Workers: workers})
+	s, err := New(b.Context(), Config{Timeout: 10 * time.Second, Workers: workers}, nil)
 	if err != nil {
 		b.Skip(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
 )
 
@@ -54,30 +54,18 @@ const probeTimeout = 30 * time.Second
 // library the sandbox user cannot read fails the probe, not every sample.
 const probeProgram = "import collections, functools, heapq, itertools, json, math, re, string\n"
 
-// probes caches one probe per interpreter for the life of the process.
-var probes = struct {
-	mu sync.Mutex
-	m  map[string]*probeEntry
-}{m: make(map[string]*probeEntry)}
-
-type probeEntry struct {
-	once sync.Once
-	iso  Isolation
-	err  error
-}
-
 // Probe resolves command (empty means python3) as New does and reports the
-// isolation its programs get. The result is computed once per interpreter
-// and process.
-func Probe(command []string) (Isolation, error) {
-	_, iso, err := interpreter(command)
+// isolation its programs get. probes caches the answer (nil: probe afresh);
+// ctx bounds the probe, and a probe that ctx cut short is not cached.
+func Probe(ctx context.Context, command []string, probes *Probes) (Isolation, error) {
+	_, iso, err := interpreter(ctx, command, probes)
 	return iso, err
 }
 
 // interpreter resolves command and probes it. Without a command it tries
 // python3 from PATH, then /usr/bin/python3 and /usr/local/bin/python3: as
 // root, an interpreter under /root (pyenv) is unreadable to uid 65534.
-func interpreter(command []string) ([]string, Isolation, error) {
+func interpreter(ctx context.Context, command []string, probes *Probes) ([]string, Isolation, error) {
 	candidates := [][]string{command}
 	if len(command) == 0 {
 		candidates = [][]string{{"python3"}, {"/usr/bin/python3"}, {"/usr/local/bin/python3"}}
@@ -85,48 +73,40 @@ func interpreter(command []string) ([]string, Isolation, error) {
 	var msgs []string
 	tried := make(map[string]bool)
 	for _, c := range candidates {
-		argv, err := resolve(c)
+		argv, err := resolve(ctx, probes, c)
 		if err == nil {
-			key := strings.Join(argv, "\x00")
+			key := cacheKey(argv)
 			if tried[key] {
 				continue
 			}
 			tried[key] = true
 			var iso Isolation
-			if iso, err = probe(argv); err == nil {
+			if iso, err = probe(ctx, probes, argv); err == nil {
 				return argv, iso, nil
 			}
+		}
+		if ctx.Err() != nil {
+			// Not the interpreter's fault: the next candidate would fail
+			// the same way.
+			return nil, Isolation{}, err
 		}
 		msgs = append(msgs, err.Error())
 	}
 	return nil, Isolation{}, errors.New(strings.Join(msgs, "; "))
 }
 
-// resolved caches resolve's answers for the life of the process: asking
-// through a shim (pyenv) takes a good part of a second.
-var resolved sync.Map // strings.Join(command, "\x00") -> resolution
-
-type resolution struct {
-	argv []string
-	err  error
-}
-
-// resolve returns the cached resolution of command, resolving it on first
-// use.
-func resolve(command []string) ([]string, error) {
-	key := strings.Join(command, "\x00")
-	if r, ok := resolved.Load(key); ok {
-		return r.(resolution).argv, r.(resolution).err
-	}
-	argv, err := resolveNow(command)
-	resolved.Store(key, resolution{argv, err})
-	return argv, err
+// resolve returns the resolution of command kept in probes, resolving it
+// when there is none.
+func resolve(ctx context.Context, probes *Probes, command []string) ([]string, error) {
+	return cached(ctx, probes, resolvedTable, cacheKey(command), func(ctx context.Context) ([]string, error) {
+		return resolveNow(ctx, command)
+	})
 }
 
 // resolveNow finds command's interpreter and asks it for its real
 // executable, in our environment (a shim may need it); the sandbox runs
 // that file directly, with none.
-func resolveNow(command []string) ([]string, error) {
+func resolveNow(ctx context.Context, command []string) ([]string, error) {
 	if command[0] == "" {
 		return nil, errors.New("interpreter: empty command")
 	}
@@ -134,11 +114,22 @@ func resolveNow(command []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("interpreter: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	runCtx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	args := append(append([]string(nil), command[1:]...), "-c", "import sys; print(sys.executable)")
-	out, err := exec.CommandContext(ctx, path, args...).Output()
-	if err != nil {
+	cmd := exec.CommandContext(runCtx, path, args...)
+	// A shim's own child can outlive a killed shim and hold stdout open:
+	// kill the whole group, and stop waiting for the pipe soon after.
+	cmd.SysProcAttr = procAttr(Isolation{})
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = waitDelay
+	out, err := cmd.Output()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("interpreter %q: ask for sys.executable: %w", command[0], context.Cause(ctx))
+	case err != nil && runCtx.Err() != nil:
+		return nil, fmt.Errorf("interpreter %q: ask for sys.executable: no answer within %v", command[0], probeTimeout)
+	case err != nil:
 		return nil, fmt.Errorf("interpreter %q: ask for sys.executable: %w", command[0], err)
 	}
 	exe := strings.TrimSpace(string(out))
@@ -148,48 +139,46 @@ func resolveNow(command []string) ([]string, error) {
 	return append([]string{exe}, command[1:]...), nil
 }
 
-// probe returns the cached isolation of argv, probing it on first use.
-func probe(argv []string) (Isolation, error) {
-	key := strings.Join(argv, "\x00")
-	probes.mu.Lock()
-	e, ok := probes.m[key]
-	if !ok {
-		e = &probeEntry{}
-		probes.m[key] = e
-	}
-	probes.mu.Unlock()
-	e.once.Do(func() { e.iso, e.err = probeLevels(argv) })
-	return e.iso, e.err
+// probe returns the isolation of argv kept in probes, probing it when there
+// is none.
+func probe(ctx context.Context, probes *Probes, argv []string) (Isolation, error) {
+	return cached(ctx, probes, probedTable, cacheKey(argv), func(ctx context.Context) (Isolation, error) {
+		return probeLevels(ctx, argv)
+	})
 }
 
 // probeLevels runs probeProgram with the strongest isolation first and
 // returns the first level that works. Only when even a plain process group
 // fails is the interpreter unusable.
-func probeLevels(argv []string) (Isolation, error) {
+func probeLevels(ctx context.Context, argv []string) (Isolation, error) {
 	root := os.Geteuid() == 0
 	var reasons []string
 	if namespacesUnsupported != "" {
 		reasons = append(reasons, namespacesUnsupported)
 	} else {
 		ns := Isolation{Namespaces: true, UserNamespace: !root, DropsToNobody: root}
-		err := probeRun(argv, ns)
+		err := probeRun(ctx, argv, ns)
 		if err == nil {
 			return ns, nil
+		}
+		if ctx.Err() != nil {
+			return Isolation{}, fmt.Errorf("interpreter %q: probe: %w", argv[0], err)
 		}
 		reasons = append(reasons, err.Error())
 	}
 	plain := Isolation{DropsToNobody: root, Reason: strings.Join(reasons, "; ")}
-	if err := probeRun(argv, plain); err != nil {
+	if err := probeRun(ctx, argv, plain); err != nil {
 		return Isolation{}, fmt.Errorf("interpreter %q: %w", argv[0], err)
 	}
 	return plain, nil
 }
 
-// probeRun runs probeProgram at one isolation level.
-func probeRun(argv []string, iso Isolation) error {
+// probeRun runs probeProgram at one isolation level. An error wraps ctx's
+// cause when ctx ended.
+func probeRun(ctx context.Context, argv []string, iso Isolation) error {
 	s := newSandbox(argv, iso, probeTimeout, DefaultMemoryMB, 1)
 	defer s.Close()
-	res, err := s.Run(context.Background(), probeProgram)
+	res, err := s.Run(ctx, probeProgram)
 	switch {
 	case err != nil:
 		return err

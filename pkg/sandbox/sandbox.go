@@ -30,6 +30,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/darslabs/dars/pkg/excerpt"
 )
 
 //go:embed harness.py
@@ -108,7 +110,11 @@ type Sandbox struct {
 	timeout  time.Duration
 	memoryMB int
 	iso      Isolation
-	slots    chan struct{}
+	slots    chan struct{} // one token per run holding a worker
+
+	// waiting, when set, is called as a run starts to wait for a worker
+	// (every worker is busy), so tests can see the bound without a clock.
+	waiting func()
 
 	base   context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -118,10 +124,13 @@ type Sandbox struct {
 }
 
 // New checks cfg, resolves the interpreter and probes the isolation the
-// machine allows (once per interpreter and process). It fails when the
-// interpreter cannot be found or cannot run a program in the sandbox, for
-// example because uid 65534 cannot read its standard library.
-func New(cfg Config) (*Sandbox, error) {
+// machine allows, under ctx; probes keeps the answers for the other
+// sandboxes of the run (nil: probe afresh). ctx bounds only New: the
+// sandbox lives until Close. New fails when ctx ends before the answers
+// come, or when the interpreter cannot be found or cannot run a program in
+// the sandbox, for example because uid 65534 cannot read its standard
+// library.
+func New(ctx context.Context, cfg Config, probes *Probes) (*Sandbox, error) {
 	timeout, memoryMB, workers := cfg.Timeout, cfg.MemoryMB, cfg.Workers
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -141,7 +150,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if workers < 1 || workers > MaxWorkers {
 		return nil, fmt.Errorf("workers %d is not between 1 and %d", workers, MaxWorkers)
 	}
-	argv, iso, err := interpreter(cfg.Command)
+	argv, iso, err := interpreter(ctx, cfg.Command, probes)
 	if err != nil {
 		return nil, err
 	}
@@ -192,10 +201,8 @@ func (s *Sandbox) Run(ctx context.Context, program string) (Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.base, cancel)()
-	select {
-	case <-ctx.Done():
-		return Result{}, s.ctxErr(ctx)
-	case s.slots <- struct{}{}:
+	if err := s.acquire(ctx); err != nil {
+		return Result{}, err
 	}
 	defer func() { <-s.slots }()
 	dir, err := s.prepare(program)
@@ -204,6 +211,28 @@ func (s *Sandbox) Run(ctx context.Context, program string) (Result, error) {
 	}
 	defer removeAll(dir)
 	return s.run(ctx, dir)
+}
+
+// acquire takes a worker, waiting as long as ctx allows. A run whose ctx
+// has ended gets none.
+func (s *Sandbox) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		if s.waiting != nil {
+			s.waiting()
+		}
+		select {
+		case <-ctx.Done():
+			return s.ctxErr(ctx)
+		case s.slots <- struct{}{}:
+		}
+	}
+	if ctx.Err() != nil {
+		<-s.slots
+		return s.ctxErr(ctx)
+	}
+	return nil
 }
 
 // enter registers a run unless the sandbox is closed.
@@ -288,7 +317,7 @@ func (s *Sandbox) run(ctx context.Context, dir string) (Result, error) {
 	case killed != nil:
 		return Result{}, s.ctxErr(ctx)
 	}
-	return s.verdict(waitErr, lastLine(stderr.String()))
+	return s.verdict(waitErr, excerpt.LastLine(stderr.String()))
 }
 
 // command builds the harness's process for dir: the interpreter reading
@@ -365,26 +394,8 @@ func (s *Sandbox) verdict(waitErr error, detail string) (Result, error) {
 	return Result{}, fmt.Errorf("sandbox: %s (exit status %d)", clip(strings.TrimPrefix(detail, "sandbox: ")), ee.ExitCode())
 }
 
-// lastLine returns the last non-empty line of s, trimmed.
-func lastLine(s string) string {
-	s = strings.TrimRight(s, " \t\r\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return strings.TrimSpace(s)
-}
-
 // clip cuts s to detailMax bytes on a rune boundary.
-func clip(s string) string {
-	if len(s) <= detailMax {
-		return s
-	}
-	cut := detailMax
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func clip(s string) string { return excerpt.Clip(s, detailMax, "…") }
 
 // removeAll removes dir. A program running as the same user can leave a
 // directory without permissions, which RemoveAll cannot enter: permissions

@@ -16,14 +16,19 @@ import (
 	"time"
 )
 
+// testProbes is the test binary's cache of interpreter probes, as a run of
+// dars has one: probing python3 afresh for each test takes about a second.
+// Tests of the cache itself use their own.
+var testProbes Probes
+
 // newTestSandbox builds a sandbox with the default interpreter and closes it
 // when the test ends; it skips the test when no Python 3 is installed.
 func newTestSandbox(t *testing.T, cfg Config) *Sandbox {
 	t.Helper()
-	if _, err := resolve([]string{"python3"}); err != nil {
+	if _, err := resolve(t.Context(), &testProbes, []string{"python3"}); err != nil {
 		t.Skipf("python3 not available: %v", err)
 	}
-	s, err := New(cfg)
+	s, err := New(t.Context(), cfg, &testProbes)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -297,59 +302,95 @@ func TestHostMountsUntouched(t *testing.T) {
 	os.Remove(f.Name())
 }
 
-// TestWorkersBound checks one worker runs one program at a time: two
-// programs that sleep 1 s take at least 2 s, and a run whose context ends
-// while it waits for the worker gives up.
+// TestWorkersBound checks the sandbox runs as many programs at once as it
+// has workers, and no more: programs report their start through a gate and
+// end only when the test releases them; with every worker busy, each
+// further run must wait (the sandbox's waiting hook says so) without
+// starting its program, until a release lets exactly one start.
 func TestWorkersBound(t *testing.T) {
-	s := newTestSandbox(t, Config{Timeout: 10 * time.Second, Workers: 1})
-	start := time.Now()
-	done := make(chan Result, 2)
-	for range 2 {
-		go func() {
-			res, err := s.Run(context.Background(), "import time\ntime.sleep(1)\n")
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-			done <- res
-		}()
+	const workers, more = 2, 3
+	s := newTestSandbox(t, Config{Timeout: time.Minute, Workers: workers})
+	waiting := make(chan struct{}, more)
+	s.waiting = func() { waiting <- struct{}{} }
+	g := newGate(t)
+	results := make(chan runResult, workers+more)
+	g.runAll(t, s, workers, results)
+	for range workers {
+		g.waitStart(t, results) // each on its own worker: none waits
 	}
-	for range 2 {
-		if res := <-done; !res.Passed {
-			t.Errorf("sleeper: %+v", res)
+	g.runAll(t, s, more, results)
+	for range more {
+		select {
+		case <-waiting:
+		case <-g.started:
+			t.Fatalf("a program started while all %d workers were busy", workers)
+		case r := <-results:
+			t.Fatalf("a run ended before its release: %+v, %v", r.res, r.err)
 		}
 	}
-	if d := time.Since(start); d < 2*time.Second {
-		t.Errorf("two 1 s programs on one worker took %v", d)
+	for i := range workers + more {
+		g.releaseOne(t)
+		if r := <-results; r.err != nil || !r.res.Passed {
+			t.Fatalf("Run = %+v, %v", r.res, r.err)
+		}
+		if i < more {
+			g.waitStart(t, results) // the freed worker takes a waiting run
+		}
 	}
-
-	go s.Run(context.Background(), "import time\ntime.sleep(2)\n")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	// Whichever run takes the worker first, this one ends with its context.
-	if _, err := s.Run(ctx, "import time\ntime.sleep(2)\n"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Run with a 300ms context = %v, want DeadlineExceeded", err)
+	if n := g.drain(t); n != 0 {
+		t.Errorf("%d programs started beyond the runs", n)
 	}
 }
 
-func TestClose(t *testing.T) {
-	s := newTestSandbox(t, Config{Timeout: 30 * time.Second})
-	errc := make(chan error)
+// TestWaitCancelled checks a run whose context ends while it waits for a
+// worker gives up without starting its program.
+func TestWaitCancelled(t *testing.T) {
+	s := newTestSandbox(t, Config{Timeout: time.Minute, Workers: 1})
+	waiting := make(chan struct{}, 1)
+	s.waiting = func() { waiting <- struct{}{} }
+	g := newGate(t)
+	busy := make(chan runResult, 1)
+	g.runAll(t, s, 1, busy)
+	g.waitStart(t, busy) // the one worker is taken until the test releases it
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
 	go func() {
-		_, err := s.Run(context.Background(), "import time\ntime.sleep(60)\n")
+		_, err := s.Run(ctx, g.program())
 		errc <- err
 	}()
+	select {
+	case <-waiting:
+	case err := <-errc:
+		t.Fatalf("Run = %v before waiting for the busy worker", err)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run cancelled while waiting = %v, want context.Canceled", err)
+	}
+	g.releaseOne(t)
+	if r := <-busy; r.err != nil || !r.res.Passed {
+		t.Fatalf("Run = %+v, %v", r.res, r.err)
+	}
+	if n := g.drain(t); n != 0 {
+		t.Errorf("the cancelled run started its program")
+	}
+}
+
+// TestClose checks Close kills a program in flight and ends its run with
+// ErrClosed, and that Run fails after Close.
+func TestClose(t *testing.T) {
+	s := newTestSandbox(t, Config{Timeout: time.Minute})
+	g := newGate(t)
+	results := make(chan runResult, 1)
+	g.runAll(t, s, 1, results)
+	g.waitStart(t, results) // the program runs, and is never released
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, ErrClosed) {
-			t.Errorf("Run during Close = %v, want ErrClosed", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not end after Close")
+	if r := <-results; !errors.Is(r.err, ErrClosed) {
+		t.Errorf("Run during Close = %+v, %v, want ErrClosed", r.res, r.err)
 	}
-	if _, err := s.Run(context.Background(), "pass\n"); !errors.Is(err, ErrClosed) {
+	if _, err := s.Run(t.Context(), "pass\n"); !errors.Is(err, ErrClosed) {
 		t.Errorf("Run after Close = %v, want ErrClosed", err)
 	}
 }
@@ -368,24 +409,11 @@ func TestNewErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg)
+			_, err := New(t.Context(), tt.cfg, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New = %v, want an error containing %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestLastLine(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                        "",
-		"one":                     "one",
-		"a\nb\n\n":                "b",
-		"x\n  AssertionError  \n": "AssertionError",
-	} {
-		if got := lastLine(in); got != want {
-			t.Errorf("lastLine(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

@@ -44,7 +44,8 @@ func FuzzGenerationRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, qid, text, finish, errText string, seed int64, temp float64, createdMS int64) {
 		n++
 		want := record.Generation{
-			Key: fmt.Sprintf("fuzz-%d", n), QueryID: qid, VariantID: int32(seed), Model: finish,
+			Purpose: record.PurposeSample,
+			Key:     fmt.Sprintf("fuzz-%d", n), QueryID: qid, VariantID: int32(seed), Model: finish,
 			SampleIndex: int32(n), Seed: seed, Temperature: temp, TopP: temp, MaxTokens: int32(createdMS),
 			OutputText: text, FinishReason: finish, PromptTokens: seed, CompletionTokens: createdMS,
 			CostUSD: temp, LatencyMS: seed, Attempts: 1, Error: errText,

@@ -1,14 +1,14 @@
 package store
 
 import (
-	"github.com/darslabs/dars/pkg/keyset"
-
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/darslabs/dars/pkg/keyset"
 	"github.com/darslabs/dars/pkg/record"
 )
 
@@ -70,14 +70,15 @@ func (s *Store) Variants(ctx context.Context) ([]record.Variant, error) {
 // row is durable; when it returns an error none is. A key already stored
 // without error is kept, never overwritten, so paid work is never lost; a
 // stored row with a non-empty Error is replaced by the new row. CreatedAt is
-// kept to the millisecond, in UTC.
+// kept to the millisecond, in UTC; an empty Purpose is
+// record.PurposeSample.
 func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO generations (`+generationColumns+`, qkind, qnum)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(`+generationOrder+`) DO UPDATE SET
 				seed = excluded.seed,
 				temperature = excluded.temperature, top_p = excluded.top_p,
@@ -86,7 +87,8 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 				completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd,
 				latency_ms = excluded.latency_ms, attempts = excluded.attempts,
 				error = excluded.error, created_at = excluded.created_at,
-				usage_estimated = excluded.usage_estimated
+				usage_estimated = excluded.usage_estimated,
+				purpose = excluded.purpose, caller = excluded.caller, subject = excluded.subject
 			WHERE generations.error <> ''`)
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)
@@ -123,7 +125,8 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 				nullFloat(g.Temperature), nullFloat(g.TopP), g.MaxTokens,
 				g.OutputText, g.FinishReason, g.PromptTokens, g.CompletionTokens,
 				nullFloat(g.CostUSD), g.LatencyMS, g.Attempts, g.Error,
-				g.CreatedAt.UnixMilli(), g.UsageEstimated, kind, num)
+				g.CreatedAt.UnixMilli(), g.UsageEstimated, cmp.Or(g.Purpose, record.PurposeSample), g.Caller, g.Subject,
+				kind, num)
 			if err != nil {
 				return fmt.Errorf("generation %q: %w", g.Key, err)
 			}
@@ -139,30 +142,36 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 // generationColumns are read and written in this order.
 const generationColumns = `generation_key, query_id, variant_id, model, sample_index, seed,
 	temperature, top_p, max_tokens, output_text, finish_reason, prompt_tokens,
-	completion_tokens, cost_usd, latency_ms, attempts, error, created_at, usage_estimated`
+	completion_tokens, cost_usd, latency_ms, attempts, error, created_at, usage_estimated,
+	purpose, caller, subject`
 
-// DoneKeys returns the keys of the generations stored without error: the
-// samples that are paid for and must not be requested again.
+// isSample selects the candidates' samples among the stored calls.
+const isSample = `purpose = '` + record.PurposeSample + `'`
+
+// DoneKeys returns the keys of the samples stored without error: paid for,
+// never to be requested again.
 func (s *Store) DoneKeys(ctx context.Context) (*keyset.Set, error) {
-	return s.keys(ctx, "read done keys", `SELECT generation_key FROM generations WHERE error = ''`)
+	return s.keys(ctx, "read done keys", `SELECT generation_key FROM generations WHERE error = '' AND `+isSample)
 }
 
-// Generations calls fn for every stored generation (errored ones included)
-// in (query_id, variant_id, model, sample_index, generation_key) order,
-// query_id as record.CompareQueryID orders it. It stops at fn's first error
-// and returns it unwrapped. fn may call the Store's other methods, writes
+// Generations calls fn for every stored sample (purpose
+// record.PurposeSample, errored ones included) in (query_id, variant_id,
+// model, sample_index, generation_key) order, query_id as
+// record.CompareQueryID orders it. It stops at fn's first error and
+// returns it unwrapped. fn may call the Store's other methods, writes
 // included; the iteration reads the snapshot taken when it started.
 func (s *Store) Generations(ctx context.Context, fn func(record.Generation) error) error {
-	return s.generations(ctx, fn, `SELECT `+generationColumns+` FROM generations ORDER BY `+generationOrder)
+	return s.generations(ctx, fn, `SELECT `+generationColumns+` FROM generations WHERE `+isSample+` ORDER BY `+generationOrder)
 }
 
-// GenerationsOf calls fn for every stored generation of one query id, in
-// the order of Generations, through the sort index (a point lookup, not a
-// scan). It stops at fn's first error and returns it unwrapped.
-func (s *Store) GenerationsOf(ctx context.Context, queryID string, fn func(record.Generation) error) error {
-	kind, num := queryOrder(queryID)
-	return s.generations(ctx, fn, `SELECT `+generationColumns+` FROM generations
-		WHERE qkind = ? AND qnum = ? AND query_id = ? ORDER BY `+generationOrder, kind, num, queryID)
+// Calls calls fn for every stored call of purpose made by caller about
+// subject (an llm judge's calls about one generation), in sample index
+// order, through the calls index. It stops at fn's first error and returns
+// it unwrapped.
+func (s *Store) Calls(ctx context.Context, purpose, caller, subject string, fn func(record.Generation) error) error {
+	return s.generations(ctx, fn, `SELECT `+generationColumns+` FROM generations INDEXED BY generations_calls
+		WHERE purpose = ? AND caller = ? AND subject = ? AND purpose <> 'sample' ORDER BY sample_index, generation_key`,
+		purpose, caller, subject)
 }
 
 // generations runs a query of generationColumns and calls fn for each row.
@@ -180,7 +189,8 @@ func (s *Store) generations(ctx context.Context, fn func(record.Generation) erro
 		)
 		err := rows.Scan(&g.Key, &g.QueryID, &g.VariantID, &g.Model, &g.SampleIndex, &g.Seed,
 			&temp, &topP, &g.MaxTokens, &g.OutputText, &g.FinishReason, &g.PromptTokens,
-			&g.CompletionTokens, &costUSD, &g.LatencyMS, &g.Attempts, &g.Error, &createdMS, &g.UsageEstimated)
+			&g.CompletionTokens, &costUSD, &g.LatencyMS, &g.Attempts, &g.Error, &createdMS, &g.UsageEstimated,
+			&g.Purpose, &g.Caller, &g.Subject)
 		if err != nil {
 			return fmt.Errorf("read generations: %w", err)
 		}
@@ -243,22 +253,21 @@ func (s *Store) PutScores(ctx context.Context, rows []record.Score, judgeHash st
 const scoreColumns = `generation_key, query_id, variant_id, model, sample_index, judge,
 	status, score, passed, extracted, detail`
 
-// ScoredKeys returns the generation keys already scored by judge under
-// judgeHash. A key scored under another hash is absent: the judge changed
-// and that generation needs scoring again.
+// ScoredKeys returns the generation keys judge has a verdict on under
+// judgeHash, whatever its status. A key scored under another hash is
+// absent: the judge changed and that generation needs scoring again.
 func (s *Store) ScoredKeys(ctx context.Context, judge, judgeHash string) (*keyset.Set, error) {
 	return s.keys(ctx, fmt.Sprintf("read keys scored by %q", judge),
 		`SELECT generation_key FROM scores WHERE judge = ? AND judge_hash = ?`, judge, judgeHash)
 }
 
-// ScoredKeysExcept is ScoredKeys without the error verdicts whose detail
-// starts with retryPrefix: verdicts a judge marks as not final (its own
-// calls failed), to be scored again.
-func (s *Store) ScoredKeysExcept(ctx context.Context, judge, judgeHash, retryPrefix string) (*keyset.Set, error) {
-	return s.keys(ctx, fmt.Sprintf("read keys scored by %q", judge),
-		`SELECT generation_key FROM scores WHERE judge = ? AND judge_hash = ?
-			AND NOT (status = ? AND substr(detail, 1, ?) = ?)`,
-		judge, judgeHash, record.StatusError, len(retryPrefix), retryPrefix)
+// DecidedKeys is ScoredKeys without the verdicts that a failed call of
+// the judge left undecided (record.StatusCallFailed): the keys a judge pass
+// need not score again.
+func (s *Store) DecidedKeys(ctx context.Context, judge, judgeHash string) (*keyset.Set, error) {
+	return s.keys(ctx, fmt.Sprintf("read keys decided by %q", judge),
+		`SELECT generation_key FROM scores WHERE judge = ? AND judge_hash = ? AND status <> ?`,
+		judge, judgeHash, record.StatusCallFailed)
 }
 
 // Scores calls fn for every stored score in the order of Generations, then
@@ -323,32 +332,39 @@ func (s *Store) keys(ctx context.Context, what, query string, args ...any) (*key
 	return b.Set(), nil
 }
 
-// Spend is what a set of stored generations cost.
+// Spend is what the stored calls of one purpose, caller and model cost.
 type Spend struct {
-	Generations      int64
-	Errors           int64
+	Purpose          string
+	Caller           string // the llm judge's name for its calls; "" for samples
+	Model            string
+	Calls            int64
+	Errors           int64 // calls stored with an error
 	PromptTokens     int64
 	CompletionTokens int64
 	CostUSD          float64
 }
 
-// SpendOf adds up every stored generation whose query id starts with
-// prefix (not a numeric id) and, when idLen > 0, is exactly idLen bytes
-// long (so that prefix "a:" does not take in ids of a namespace "a:b:"),
-// through the sort index.
-func (s *Store) SpendOf(ctx context.Context, prefix string, idLen int) (Spend, error) {
-	var sp Spend
-	var cost sql.NullFloat64
-	err := s.r.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN error <> '' THEN 1 END),
-		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), sum(cost_usd)
-		FROM generations WHERE qkind = 1 AND qnum = 0 AND query_id >= ? AND query_id < ?
-			AND (? = 0 OR length(CAST(query_id AS BLOB)) = ?)`,
-		prefix, prefix+"\U0010FFFF", idLen, idLen).Scan(&sp.Generations, &sp.Errors, &sp.PromptTokens, &sp.CompletionTokens, &cost)
+// Spend adds up every stored call, samples included, by purpose, caller
+// and model, in that order: what the store holds was paid for, whatever
+// plan it belonged to.
+func (s *Store) Spend(ctx context.Context) ([]Spend, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT purpose, caller, model, count(*), count(CASE WHEN error <> '' THEN 1 END),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0)
+		FROM generations GROUP BY purpose, caller, model ORDER BY purpose, caller, model`)
 	if err != nil {
-		return Spend{}, fmt.Errorf("add up generations %q...: %w", prefix, err)
+		return nil, fmt.Errorf("add up spend: %w", err)
 	}
-	if cost.Valid {
-		sp.CostUSD = cost.Float64
+	defer rows.Close()
+	var out []Spend
+	for rows.Next() {
+		var sp Spend
+		if err := rows.Scan(&sp.Purpose, &sp.Caller, &sp.Model, &sp.Calls, &sp.Errors, &sp.PromptTokens, &sp.CompletionTokens, &sp.CostUSD); err != nil {
+			return nil, fmt.Errorf("add up spend: %w", err)
+		}
+		out = append(out, sp)
 	}
-	return sp, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("add up spend: %w", err)
+	}
+	return out, nil
 }

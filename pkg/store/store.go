@@ -30,8 +30,15 @@ const (
 )
 
 // SchemaVersion is the version of the tables this package reads and writes,
-// stored under the meta key "schema_version".
-const SchemaVersion = 1
+// stored under the meta key "schema_version". Open migrates a store of an
+// older version in place (see migrations) and refuses a newer one; every
+// change to the tables bumps it and adds its migration.
+//
+//	1  variants, generations, scores (dars up to the engine's move into pkg/pipeline)
+//	2  generations.purpose, caller, subject: every paid call with what it was for;
+//	   an llm judge's calls move out of made-up query ids; scores.status
+//	   call_failed for a verdict whose judge call failed
+const SchemaVersion = 2
 
 // ErrLocked is wrapped by Open when another process (or another Open in this
 // process) holds the output directory.
@@ -58,22 +65,15 @@ type Store struct {
 	r    *sql.DB // readers
 }
 
-// Counts are the numbers of stored rows, for the manifest.
-type Counts struct {
-	Variants         int64
-	Generations      int64 // every stored generation, errored ones included
-	GenerationErrors int64 // stored generations with a non-empty Error
-	Scores           int64
-}
-
 // Open creates dir if needed, takes an exclusive lock on dir/dars.lock
 // (writing this process's pid into it) and opens dir/dars.db, creating the
-// schema on first use. The lock dies with the process, so a killed run never
-// leaves a stale lock. If another Open (from this or another process) holds
-// the directory, Open fails with an error that wraps ErrLocked and names the
+// schema on first use and migrating a store of an older schema version in
+// place. The lock dies with the process, so a killed run never leaves a
+// stale lock. If another Open (from this or another process) holds the
+// directory, Open fails with an error that wraps ErrLocked and names the
 // directory and the holder's pid. A database written by a newer schema
-// version is refused.
-func Open(dir string) (*Store, error) {
+// version is refused with an error wrapping ErrNewerSchema.
+func Open(ctx context.Context, dir string) (*Store, error) {
 	if strings.ContainsRune(dir, '?') {
 		return nil, fmt.Errorf("open store %q: directory name must not contain '?'", dir)
 	}
@@ -85,7 +85,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{dir: dir, path: filepath.Join(dir, DBFile), lock: lock}
-	if err := s.open(); err != nil {
+	if err := s.open(ctx); err != nil {
 		s.closeDBs()
 		unlockDir(lock)
 		return nil, fmt.Errorf("open store %q: %w", s.path, err)
@@ -93,7 +93,7 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) open() error {
+func (s *Store) open(ctx context.Context) error {
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
 	q.Set("_foreign_keys", "0")
@@ -117,12 +117,9 @@ func (s *Store) open() error {
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
-
-	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-
 	return s.openReaders(ctx)
 }
 
@@ -140,16 +137,25 @@ func (s *Store) openReaders(ctx context.Context) error {
 	return s.r.PingContext(ctx)
 }
 
-// migrate checks the stored schema version before touching anything, then
-// creates whatever tables are missing.
 // ErrReadOnly is returned by a write to a store opened with OpenReader.
 var ErrReadOnly = errors.New("store opened read-only")
+
+// ErrNewerSchema is wrapped by Open and OpenReader when the database was
+// written by a newer dars: reading it could misread it.
+var ErrNewerSchema = errors.New("store written by a newer dars")
+
+// ErrOlderSchema is wrapped by OpenReader when the database was written by
+// an older dars and has not been migrated yet: a reader may not migrate it
+// (it holds no lock), and reading it as it is could misread it.
+var ErrOlderSchema = errors.New("store written by an older dars, not migrated yet")
 
 // OpenReader opens an existing dir/dars.db for reading only, without the
 // directory lock: a dry run can read what a live run has committed (WAL
 // readers see the last commit) without stopping it. Writes fail with
-// ErrReadOnly. A missing database is an error wrapping fs.ErrNotExist.
-func OpenReader(dir string) (*Store, error) {
+// ErrReadOnly. A missing database is an error wrapping fs.ErrNotExist; a
+// database of another schema version is refused (ErrNewerSchema,
+// ErrOlderSchema), never misread.
+func OpenReader(ctx context.Context, dir string) (*Store, error) {
 	if strings.ContainsRune(dir, '?') {
 		return nil, fmt.Errorf("open store %q: directory name must not contain '?'", dir)
 	}
@@ -157,72 +163,88 @@ func OpenReader(dir string) (*Store, error) {
 	if _, err := os.Stat(s.path); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if err := s.openReaders(context.Background()); err != nil {
+	if err := s.openReaders(ctx); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("open store %q: %w", s.path, err)
 	}
-	if err := s.checkVersion(context.Background(), s.r); err != nil {
+	v, err := schemaVersion(ctx, s.r)
+	if err == nil && v != SchemaVersion && v != 0 {
+		err = fmt.Errorf("schema version %d, this dars reads %d: %w", v, SchemaVersion, ErrOlderSchema)
+		if v > SchemaVersion {
+			err = fmt.Errorf("schema version %d, this dars reads %d: %w", v, SchemaVersion, ErrNewerSchema)
+		}
+	}
+	if err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("open store %q: %w", s.path, err)
 	}
 	return s, nil
 }
 
-// checkVersion refuses a database written by a newer schema version.
-func (s *Store) checkVersion(ctx context.Context, db *sql.DB) error {
+// schemaVersion reads the stored schema version: 0 for a database without
+// tables yet, 1 for one made before versions were recorded.
+func schemaVersion(ctx context.Context, db interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
 	var n int
 	err := db.QueryRowContext(ctx,
 		`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).Scan(&n)
 	if err != nil {
-		return fmt.Errorf("read schema: %w", err)
+		return 0, fmt.Errorf("read schema: %w", err)
 	}
 	if n == 0 {
-		return nil
+		return 0, nil
 	}
 	var v string
 	err = db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil
+		return 1, nil
 	case err != nil:
-		return fmt.Errorf("read schema version: %w", err)
+		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	got, perr := strconv.Atoi(v)
-	if perr != nil {
-		return fmt.Errorf("read schema version: invalid value %q", v)
+	if perr != nil || got < 1 {
+		return 0, fmt.Errorf("read schema version: invalid value %q", v)
 	}
-	if got > SchemaVersion {
-		return fmt.Errorf("schema version %q is newer than this dars supports (%d); use a newer dars", v, SchemaVersion)
-	}
-	return nil
+	return got, nil
 }
 
+// migrate brings the database to SchemaVersion in one transaction: it
+// creates the tables of a new database, or runs the migrations from the
+// stored version on, and records the version. A newer version is refused
+// before anything is touched; a failed migration leaves the database as it
+// was.
 func (s *Store) migrate(ctx context.Context) error {
-	if err := s.checkVersion(ctx, s.w); err != nil {
-		return err
-	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin schema: %w", err)
 	}
 	defer tx.Rollback()
-	for _, stmt := range schema {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("create schema: %w", err)
+	v, err := schemaVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case v > SchemaVersion:
+		return fmt.Errorf("schema version %d is newer than this dars supports (%d): %w; use a newer dars", v, SchemaVersion, ErrNewerSchema)
+	case v == SchemaVersion:
+		return nil
+	case v == 0:
+		for _, stmt := range schema {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("create schema: %w", err)
+			}
 		}
-	}
-	// Stores made before usage_estimated existed get the column.
-	var has int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('generations') WHERE name = 'usage_estimated'`).Scan(&has); err != nil {
-		return fmt.Errorf("read schema: %w", err)
-	}
-	if has == 0 {
-		if _, err := tx.ExecContext(ctx, `ALTER TABLE generations ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0`); err != nil {
-			return fmt.Errorf("add usage_estimated: %w", err)
+	default:
+		for from := v; from < SchemaVersion; from++ {
+			if err := migrations[from](ctx, tx); err != nil {
+				return fmt.Errorf("migrate schema %d to %d: %w", from, from+1, err)
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO meta(key, value) VALUES('schema_version', ?) ON CONFLICT(key) DO NOTHING`,
+		`INSERT INTO meta(key, value) VALUES('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
 		strconv.Itoa(SchemaVersion)); err != nil {
 		return fmt.Errorf("write schema version: %w", err)
 	}
@@ -284,10 +306,14 @@ var schema = [...]string{
 		attempts          INTEGER NOT NULL,
 		error             TEXT    NOT NULL,
 		created_at        INTEGER NOT NULL,
-		usage_estimated   INTEGER NOT NULL DEFAULT 0
+		usage_estimated   INTEGER NOT NULL DEFAULT 0,
+		purpose           TEXT    NOT NULL DEFAULT 'sample',
+		caller            TEXT    NOT NULL DEFAULT '',
+		subject           TEXT    NOT NULL DEFAULT ''
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS generations_order
 		ON generations (qkind, qnum, query_id, variant_id, model, sample_index, generation_key)`,
+	callsIndex,
 	`CREATE TABLE IF NOT EXISTS scores (
 		generation_key TEXT    NOT NULL,
 		judge          TEXT    NOT NULL,
@@ -307,6 +333,12 @@ var schema = [...]string{
 	`CREATE UNIQUE INDEX IF NOT EXISTS scores_order
 		ON scores (qkind, qnum, query_id, variant_id, model, sample_index, generation_key, judge)`,
 }
+
+// callsIndex finds the calls that are not samples by who made them and
+// what about (Calls). It is partial: samples, most of the rows, neither
+// pay for it on insert nor take room in it.
+const callsIndex = `CREATE INDEX IF NOT EXISTS generations_calls
+	ON generations (purpose, caller, subject) WHERE purpose <> 'sample'`
 
 // Sort keys used by every ordered read and every upsert.
 const (
@@ -375,20 +407,6 @@ func (s *Store) Meta(ctx context.Context, key string) (value string, ok bool, er
 		return "", false, fmt.Errorf("read meta %q: %w", key, err)
 	}
 	return value, true, nil
-}
-
-// Counts returns the numbers of stored rows, read in one snapshot.
-func (s *Store) Counts(ctx context.Context) (Counts, error) {
-	var c Counts
-	err := s.r.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM variants),
-		(SELECT count(*) FROM generations),
-		(SELECT count(*) FROM generations WHERE error <> ''),
-		(SELECT count(*) FROM scores)`).Scan(&c.Variants, &c.Generations, &c.GenerationErrors, &c.Scores)
-	if err != nil {
-		return Counts{}, fmt.Errorf("count rows: %w", err)
-	}
-	return c, nil
 }
 
 // queryOrder returns the qkind and qnum columns of a query id: (0, value)

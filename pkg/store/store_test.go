@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 
 func runChild(spec string) int {
 	mode, dir, _ := strings.Cut(spec, ":")
-	s, err := Open(dir)
+	s, err := Open(context.Background(), dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -69,7 +69,7 @@ func runChild(spec string) int {
 
 func openT(t testing.TB, dir string) *Store {
 	t.Helper()
-	s, err := Open(dir)
+	s, err := Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +90,7 @@ func gen(key, qid string, variant int32, model string, sample int32) record.Gene
 		MaxTokens:        1024,
 		OutputText:       "The answer is 42.\nFinal Answer: 42",
 		FinishReason:     "stop",
+		Purpose:          record.PurposeSample,
 		PromptTokens:     120,
 		CompletionTokens: 35,
 		CostUSD:          0.0000123,
@@ -145,7 +146,7 @@ func TestRoundTrip(t *testing.T) {
 	generations := []record.Generation{
 		gen("k-full", "q1", 0, "m", 0),
 		zero,
-		{Key: "k-err", QueryID: "q1", VariantID: 1, Model: "m", Error: "http 400: bad request",
+		{Key: "k-err", QueryID: "q1", VariantID: 1, Model: "m", Purpose: record.PurposeSample, Error: "http 400: bad request",
 			Attempts: 3, CreatedAt: time.UnixMilli(5).UTC()},
 	}
 	scores := []record.Score{
@@ -208,14 +209,11 @@ func TestRoundTrip(t *testing.T) {
 		if _, ok, err := s.Meta(ctx, "missing"); ok || err != nil {
 			t.Errorf("Meta(missing) = _, %v, %v", ok, err)
 		}
-		if v, _, _ := s.Meta(ctx, "schema_version"); v != "1" {
-			t.Errorf("schema_version = %q, want 1", v)
+		if v, _, _ := s.Meta(ctx, "schema_version"); v != "2" {
+			t.Errorf("schema_version = %q, want 2", v)
 		}
-		c, err := s.Counts(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := (Counts{Variants: 3, Generations: 4, GenerationErrors: 1, Scores: 3}); c != want {
+		c := countRows(t, s)
+		if want := (rowCounts{Variants: 3, Generations: 4, GenerationErrors: 1, Scores: 3}); c != want {
 			t.Errorf("Counts = %+v, want %+v", c, want)
 		}
 	}
@@ -428,10 +426,7 @@ func TestPutGenerationsKeepsPaidWork(t *testing.T) {
 		}
 	})
 	t.Run("counts", func(t *testing.T) {
-		c, err := s.Counts(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := countRows(t, s)
 		if c.Generations != 3 || c.GenerationErrors != 1 {
 			t.Errorf("Counts = %+v, want 3 generations, 1 error", c)
 		}
@@ -490,7 +485,7 @@ func TestScoredKeys(t *testing.T) {
 		if len(got) != 2 || i < 0 || !got[i].Passed || got[i].Score != 1 {
 			t.Errorf("math scores = %+v", got)
 		}
-		if c, _ := s.Counts(ctx); c.Scores != 3 {
+		if c := countRows(t, s); c.Scores != 3 {
 			t.Errorf("Counts.Scores = %d, want 3", c.Scores)
 		}
 	})
@@ -538,21 +533,24 @@ func TestNewerSchemaRefused(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openT(t, dir)
-	if err := s.SetMeta(ctx, "schema_version", "2"); err != nil {
+	if err := s.SetMeta(ctx, "schema_version", "3"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(dir)
-	if err == nil || !strings.Contains(err.Error(), `"2"`) {
-		t.Fatalf("Open = %v, want an error naming schema version \"2\"", err)
+	_, err := Open(context.Background(), dir)
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "version 3") {
+		t.Fatalf("Open = %v, want ErrNewerSchema naming schema version 3", err)
+	}
+	if _, err := OpenReader(ctx, dir); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("OpenReader = %v, want ErrNewerSchema", err)
 	}
 	// The refusal must release the lock.
 	if err := s.SetMeta(ctx, "x", "y"); err == nil {
 		t.Error("closed store still writable")
 	}
-	if _, err := Open(dir); errors.Is(err, ErrLocked) {
+	if _, err := Open(context.Background(), dir); errors.Is(err, ErrLocked) {
 		t.Errorf("failed Open kept the lock: %v", err)
 	}
 }
@@ -560,7 +558,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 func TestLockSameProcess(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
-	_, err := Open(dir)
+	_, err := Open(context.Background(), dir)
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Open = %v, want ErrLocked", err)
 	}
@@ -572,7 +570,7 @@ func TestLockSameProcess(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(dir)
+	s2, err := Open(context.Background(), dir)
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -615,7 +613,7 @@ func TestLockOtherProcess(t *testing.T) {
 	if line != "ready" {
 		t.Fatalf("child said %q", line)
 	}
-	_, err := Open(dir)
+	_, err := Open(context.Background(), dir)
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("Open while a child holds the lock = %v, want ErrLocked", err)
 	}
@@ -626,7 +624,7 @@ func TestLockOtherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait() // the kernel has released the flock once the child is reaped
-	s, err := Open(dir)
+	s, err := Open(context.Background(), dir)
 	if err != nil {
 		t.Fatalf("Open after the holder was killed: %v", err)
 	}
@@ -703,7 +701,7 @@ func BenchmarkPutGenerations(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		s, err := Open(b.TempDir())
+		s, err := Open(context.Background(), b.TempDir())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -758,8 +756,9 @@ func TestReplacingAFailedGenerationClearsItsErrorVerdicts(t *testing.T) {
 	}
 }
 
-// TestOpenAddsUsageEstimatedToAnOlderStore: a store written before the
-// usage_estimated column existed opens, gains the column, and keeps its rows.
+// TestOpenAddsUsageEstimatedToAnOlderStore: a schema-1 store written before
+// the usage_estimated column existed opens, gains the column, and keeps its
+// rows.
 func TestOpenAddsUsageEstimatedToAnOlderStore(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -767,8 +766,12 @@ func TestOpenAddsUsageEstimatedToAnOlderStore(t *testing.T) {
 	if err := s.PutGenerations(ctx, []record.Generation{gen("k", "1", 0, "m", 0)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.w.ExecContext(ctx, `ALTER TABLE generations DROP COLUMN usage_estimated`); err != nil {
-		t.Fatal(err)
+	for _, stmt := range []string{`DROP INDEX generations_calls`, `ALTER TABLE generations DROP COLUMN usage_estimated`,
+		`ALTER TABLE generations DROP COLUMN purpose`, `ALTER TABLE generations DROP COLUMN caller`,
+		`ALTER TABLE generations DROP COLUMN subject`, `UPDATE meta SET value = '1' WHERE key = 'schema_version'`} {
+		if _, err := s.w.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -799,7 +802,7 @@ func TestOpenReaderBesideALiveRun(t *testing.T) {
 	if err := live.PutGenerations(ctx, []record.Generation{gen(hk("a"), "1", 0, "m", 0)}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := OpenReader(dir)
+	r, err := OpenReader(context.Background(), dir)
 	if err != nil {
 		t.Fatalf("OpenReader beside a live run: %v", err)
 	}
@@ -821,7 +824,7 @@ func TestOpenReaderBesideALiveRun(t *testing.T) {
 		t.Errorf("SetMeta through the reader: %v, want ErrReadOnly", err)
 	}
 	missing := filepath.Join(t.TempDir(), "none")
-	if _, err := OpenReader(missing); !errors.Is(err, os.ErrNotExist) {
+	if _, err := OpenReader(context.Background(), missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("OpenReader of a missing store: %v, want ErrNotExist", err)
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
@@ -829,87 +832,137 @@ func TestOpenReaderBesideALiveRun(t *testing.T) {
 	}
 }
 
-// TestGenerationsOf reads one query's rows through the index, numeric and
-// other ids alike, and nothing of the neighbours.
-func TestGenerationsOf(t *testing.T) {
+// rowCounts are the numbers of stored rows.
+type rowCounts struct {
+	Variants         int64
+	Generations      int64 // every stored generation, errored ones included
+	GenerationErrors int64 // stored generations with a non-empty Error
+	Scores           int64
+}
+
+// countRows counts the stored rows in one snapshot.
+func countRows(t *testing.T, s *Store) rowCounts {
+	t.Helper()
+	var c rowCounts
+	err := s.r.QueryRowContext(context.Background(), `SELECT
+		(SELECT count(*) FROM variants),
+		(SELECT count(*) FROM generations),
+		(SELECT count(*) FROM generations WHERE error <> ''),
+		(SELECT count(*) FROM scores)`).Scan(&c.Variants, &c.Generations, &c.GenerationErrors, &c.Scores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// call is an llm judge's call (vote idx) about the generation with key subject.
+func call(key, judgeName, subject string, idx int32) record.Generation {
+	g := gen(key, "1", 0, "grader", idx)
+	g.Purpose, g.Caller, g.Subject = record.PurposeJudge, judgeName, subject
+	return g
+}
+
+// TestCalls reads one judge's calls about one generation through the calls
+// index, in vote order, and nothing of the neighbours; Generations and
+// DoneKeys hold samples only.
+func TestCalls(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, t.TempDir())
-	rows := []record.Generation{gen(hk("1a"), "1", 0, "m", 0), gen(hk("1b"), "1", 1, "m", 0), gen(hk("10"), "10", 0, "m", 0),
-		gen(hk("x0"), "llm:j:abc", 0, "judge", 1), gen(hk("x1"), "llm:j:abc", 0, "judge", 0), gen(hk("y"), "llm:j:abd", 0, "judge", 0)}
+	rows := []record.Generation{gen(hk("s"), "1", 0, "grader", 0),
+		call(hk("x1"), "j", hk("s"), 1), call(hk("x0"), "j", hk("s"), 0), call(hk("y"), "j", hk("t"), 0), call(hk("z"), "j:2", hk("s"), 0)}
 	if err := s.PutGenerations(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	of := func(id string) []string {
+	of := func(caller, subject string) []string {
 		var keys []string
-		if err := s.GenerationsOf(ctx, id, func(g record.Generation) error { keys = append(keys, g.Key); return nil }); err != nil {
+		err := s.Calls(ctx, record.PurposeJudge, caller, subject, func(g record.Generation) error {
+			if g.Purpose != record.PurposeJudge || g.Caller != caller || g.Subject != subject {
+				t.Errorf("call %+v read back without its purpose, caller and subject", g)
+			}
+			keys = append(keys, g.Key)
+			return nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		return keys
 	}
-	if got := of("1"); !slices.Equal(got, []string{hk("1a"), hk("1b")}) {
-		t.Errorf("GenerationsOf(1) = %q", got)
+	if got := of("j", hk("s")); !slices.Equal(got, []string{hk("x0"), hk("x1")}) {
+		t.Errorf("Calls(j, s) = %q, want vote 0 then 1", got)
 	}
-	if got := of("llm:j:abc"); !slices.Equal(got, []string{hk("x1"), hk("x0")}) {
-		t.Errorf("GenerationsOf(llm:j:abc) = %q, want sample 0 then 1", got)
+	if got := of("j:2", hk("s")); !slices.Equal(got, []string{hk("z")}) {
+		t.Errorf("Calls(j:2, s) = %q", got)
 	}
-	if got := of("nope"); len(got) != 0 {
-		t.Errorf("GenerationsOf(nope) = %q", got)
+	if got := of("j", hk("nope")); len(got) != 0 {
+		t.Errorf("Calls(j, nope) = %q", got)
 	}
-	var plan string
-	if err := s.r.QueryRowContext(ctx, `EXPLAIN QUERY PLAN SELECT `+generationColumns+` FROM generations
-		WHERE qkind = ? AND qnum = ? AND query_id = ? ORDER BY `+generationOrder, 1, 0, "x").Scan(new(int), new(int), new(int), &plan); err != nil {
+	var samples []string
+	if err := s.Generations(ctx, func(g record.Generation) error { samples = append(samples, g.Key); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(plan, "USING INDEX generations_order") {
-		t.Errorf("GenerationsOf does not use the index: %s", plan)
+	if !slices.Equal(samples, []string{hk("s")}) {
+		t.Errorf("Generations = %q, want the sample only", samples)
+	}
+	if done, _ := s.DoneKeys(ctx); done.Len() != 1 || !done.Has(hk("s")) {
+		t.Errorf("DoneKeys = %q, want the sample only", slices.Collect(done.All()))
 	}
 }
 
-func TestSpendOf(t *testing.T) {
+func TestSpend(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, t.TempDir())
-	a, b, c := gen(hk("a"), "llm-judge:g:1", 0, "j", 0), gen(hk("b"), "llm-judge:g:2", 0, "j", 0), gen(hk("c"), "llm-judge:h:1", 0, "j", 0)
+	a, b, c := call(hk("a"), "g", hk("1"), 0), call(hk("b"), "g", hk("2"), 0), call(hk("c"), "h", hk("1"), 0)
 	b.Error = "status 500"
-	if err := s.PutGenerations(ctx, []record.Generation{a, b, c, gen(hk("d"), "1", 0, "m", 0)}); err != nil {
+	d := gen(hk("d"), "1", 0, "m", 0)
+	if err := s.PutGenerations(ctx, []record.Generation{a, b, c, d}); err != nil {
 		t.Fatal(err)
 	}
-	sp, err := s.SpendOf(ctx, "llm-judge:g:", 0)
+	got, err := s.Spend(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Spend{Generations: 2, Errors: 1, PromptTokens: a.PromptTokens + b.PromptTokens,
-		CompletionTokens: a.CompletionTokens + b.CompletionTokens}
-	if sp.Generations != want.Generations || sp.Errors != want.Errors || sp.PromptTokens != want.PromptTokens ||
-		sp.CompletionTokens != want.CompletionTokens || math.Abs(sp.CostUSD-(a.CostUSD+b.CostUSD)) > 1e-12 {
-		t.Errorf("SpendOf = %+v, want %+v and cost %v", sp, want, a.CostUSD+b.CostUSD)
+	want := []Spend{
+		{Purpose: "judge", Caller: "g", Model: "grader", Calls: 2, Errors: 1, PromptTokens: a.PromptTokens + b.PromptTokens,
+			CompletionTokens: a.CompletionTokens + b.CompletionTokens, CostUSD: a.CostUSD + b.CostUSD},
+		{Purpose: "judge", Caller: "h", Model: "grader", Calls: 1, PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens, CostUSD: c.CostUSD},
+		{Purpose: "sample", Model: "m", Calls: 1, PromptTokens: d.PromptTokens, CompletionTokens: d.CompletionTokens, CostUSD: d.CostUSD},
 	}
-	if err := s.PutGenerations(ctx, []record.Generation{gen(hk("e"), "llm-judge:g:x:1", 0, "j", 0)}); err != nil {
-		t.Fatal(err)
+	if len(got) != len(want) {
+		t.Fatalf("Spend = %+v, want %+v", got, want)
 	}
-	if sp, _ := s.SpendOf(ctx, "llm-judge:g:", len("llm-judge:g:1")); sp.Generations != 2 {
-		t.Errorf("SpendOf with an id length = %+v, want g's 2 calls, not those of the judge named g:x", sp)
-	}
-	if sp, _ := s.SpendOf(ctx, "nothing:", 0); sp != (Spend{}) {
-		t.Errorf("SpendOf(nothing) = %+v", sp)
+	for i := range want {
+		g, w := got[i], want[i]
+		if math.Abs(g.CostUSD-w.CostUSD) > 1e-12 {
+			t.Errorf("Spend[%d].CostUSD = %v, want %v", i, g.CostUSD, w.CostUSD)
+		}
+		g.CostUSD, w.CostUSD = 0, 0
+		if g != w {
+			t.Errorf("Spend[%d] = %+v, want %+v", i, g, w)
+		}
 	}
 }
 
-func TestScoredKeysExcept(t *testing.T) {
+// TestDecidedKeys: a verdict whose judge call failed is not decided,
+// whatever its detail says; others are. ScoredKeys has them all.
+func TestDecidedKeys(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, t.TempDir())
 	v := func(key, status, detail string) record.Score {
 		return record.Score{GenerationKey: hk(key), QueryID: "1", Model: "m", Judge: "g", Status: status, Detail: detail}
 	}
-	err := s.PutScores(ctx, []record.Score{v("ok", record.StatusScored, "yes"), v("retry", record.StatusError, "call failed (1 of 3): 503"),
+	err := s.PutScores(ctx, []record.Score{v("ok", record.StatusScored, "yes"), v("retry", record.StatusCallFailed, "call failed (1 of 3): 503"),
 		v("final", record.StatusError, "generation failed: 400"), v("odd", record.StatusUnscored, "call failed but unscored")}, "h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.ScoredKeysExcept(ctx, "g", "h", "call failed")
+	got, err := s.DecidedKeys(ctx, "g", "h")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Len() != 3 || got.Has(hk("retry")) || !got.Has(hk("final")) || !got.Has(hk("odd")) {
-		t.Errorf("ScoredKeysExcept = %q", slices.Collect(got.All()))
+		t.Errorf("DecidedKeys = %q", slices.Collect(got.All()))
+	}
+	if all, err := s.ScoredKeys(ctx, "g", "h"); err != nil || all.Len() != 4 {
+		t.Errorf("ScoredKeys = %v (%v), want all 4", all.Len(), err)
 	}
 }

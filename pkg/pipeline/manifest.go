@@ -1,24 +1,21 @@
-package main
+package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/parquetio"
 	"github.com/darslabs/dars/pkg/record"
 	"github.com/darslabs/dars/pkg/sampler"
-	"github.com/darslabs/dars/pkg/store"
 )
 
-// manifest is manifest.json: what a run is and what it holds (DESIGN §7).
-type manifest struct {
+// Manifest is manifest.json: what a run is and what it holds (DESIGN §7),
+// documented field by field in docs/schema.md.
+type Manifest struct {
 	DarsVersion   string          `json:"dars_version"`
 	GoVersion     string          `json:"go_version"`
 	SchemaVersion string          `json:"schema_version"`
@@ -26,18 +23,22 @@ type manifest struct {
 	ConfigHash    string          `json:"config_hash"`
 	Config        config.Config   `json:"config"` // secrets redacted
 	UpdatedAt     time.Time       `json:"updated_at"`
-	Counts        manifestCounts  `json:"counts"`
-	Models        []manifestModel `json:"models"`
-	Totals        manifestTotals  `json:"totals"`
+	Counts        ManifestCounts  `json:"counts"`
+	Models        []ManifestModel `json:"models"`
+	Totals        ManifestTotals  `json:"totals"`
 	// JudgeCalls is what each llm judge's calls cost, every call the store
 	// holds (earlier rubrics' included: they were paid for). Totals leave
 	// it out: they are the candidates' generations.
-	JudgeCalls []manifestJudgeCalls `json:"judge_calls,omitempty"`
-	Timings    map[string]float64   `json:"timings_seconds"` // this invocation, per stage
-	LastSample *sampler.Summary     `json:"last_sample,omitempty"`
+	JudgeCalls []ManifestJudgeCalls `json:"judge_calls,omitempty"`
+	// Spend is every paid call the store holds, by purpose (sample, judge):
+	// what the run's directory cost in all, earlier plans included.
+	Spend      []ManifestSpend    `json:"spend"`
+	Timings    map[string]float64 `json:"timings_seconds"` // this invocation, per stage
+	LastSample *sampler.Summary   `json:"last_sample,omitempty"`
 }
 
-type manifestCounts struct {
+// ManifestCounts counts the plan and what the outputs hold.
+type ManifestCounts struct {
 	Queries          int                         `json:"queries"`
 	Variants         int                         `json:"variants"`
 	Models           int                         `json:"models"`
@@ -47,7 +48,8 @@ type manifestCounts struct {
 	Scores           map[string]map[string]int64 `json:"scores"` // judge → status → count
 }
 
-type manifestJudgeCalls struct {
+// ManifestJudgeCalls is what one llm judge's stored calls cost.
+type ManifestJudgeCalls struct {
 	Judge            string  `json:"judge"`
 	Model            string  `json:"model"`
 	Calls            int64   `json:"calls"`
@@ -57,23 +59,35 @@ type manifestJudgeCalls struct {
 	CostUSD          float64 `json:"cost_usd"`
 }
 
-type manifestModel struct {
-	Name     string `json:"name"`
-	Provider string `json:"provider"`
-	modelTally
-	// Adjustments are the request parameters the endpoint refused and dars
-	// dropped or renamed for this model during this invocation.
-	Adjustments []string `json:"adjustments,omitempty"`
-}
-
-type manifestTotals struct {
+// ManifestSpend is what the stored calls of one purpose cost.
+type ManifestSpend struct {
+	Purpose          string  `json:"purpose"`
+	Calls            int64   `json:"calls"`
+	Errors           int64   `json:"errors"`
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
 	CostUSD          float64 `json:"cost_usd"`
 }
 
-// modelTally is what one model's stored generations add up to.
-type modelTally struct {
+// ManifestModel is one candidate's stored generations of the plan.
+type ManifestModel struct {
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	ModelTally
+	// Adjustments are the request parameters the endpoint refused and dars
+	// dropped or renamed for this model during this invocation.
+	Adjustments []string `json:"adjustments,omitempty"`
+}
+
+// ManifestTotals adds up the candidates' generations of the plan.
+type ManifestTotals struct {
+	PromptTokens     int64   `json:"prompt_tokens"`
+	CompletionTokens int64   `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+// ModelTally is what one model's stored generations add up to.
+type ModelTally struct {
 	Generations      int64   `json:"generations"`
 	Errors           int64   `json:"errors"`
 	PromptTokens     int64   `json:"prompt_tokens"`
@@ -86,17 +100,17 @@ type modelTally struct {
 // judge and status as they stream past, so the manifest can reuse an export
 // pass instead of reading the store again.
 type tally struct {
-	models map[string]*modelTally
+	models map[string]*ModelTally
 	scores map[string]map[string]int64 // judge → status → count; nil until scores are counted
 }
 
-func newTally() *tally { return &tally{models: map[string]*modelTally{}} }
+func newTally() *tally { return &tally{models: map[string]*ModelTally{}} }
 
 // addGeneration counts g.
 func (t *tally) addGeneration(g record.Generation) {
 	mt := t.models[g.Model]
 	if mt == nil {
-		mt = &modelTally{}
+		mt = &ModelTally{}
 		t.models[g.Model] = mt
 	}
 	mt.Generations++
@@ -122,36 +136,40 @@ func (t *tally) addScore(s record.Score) {
 	t.scores[s.Judge][s.Status]++
 }
 
+// manifestSchema is the version of manifest.json's layout; fields are only
+// ever added within a version.
+const manifestSchema = "1"
+
 // writeManifest counts what the store holds for the current plan and writes
 // manifest.json beside the Parquet files.
-func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *sampler.Summary, total time.Duration) (manifest, error) {
-	m := manifest{
-		DarsVersion: version(), GoVersion: runtime.Version(), SchemaVersion: "1",
-		Run: env.cfg.Run, ConfigHash: env.cfg.Hash(), Config: env.cfg.Redacted(), UpdatedAt: time.Now().UTC(),
-		Timings: env.timings, LastSample: sum,
+func (x *execution) writeManifest(ctx context.Context, sum *sampler.Summary, total time.Duration) (Manifest, error) {
+	m := Manifest{
+		DarsVersion: x.opts.Version, GoVersion: runtime.Version(), SchemaVersion: manifestSchema,
+		Run: x.cfg.Run, ConfigHash: x.cfg.Hash(), Config: x.cfg.Redacted(), UpdatedAt: time.Now().UTC(),
+		Timings: x.timings, LastSample: sum,
 	}
 	m.Timings["total"] = total.Seconds()
-	m.Counts = manifestCounts{Queries: len(env.queries), Variants: len(env.variants), Models: len(env.models),
-		SamplesPlanned: int64(env.keys.Len()), Scores: map[string]map[string]int64{}}
-	// The export passes of this invocation counted the rows already; what
+	m.Counts = ManifestCounts{Queries: len(x.queries), Variants: len(x.variants), Models: len(x.models),
+		SamplesPlanned: int64(x.keys.Len()), Scores: map[string]map[string]int64{}}
+	// The export passes of this execution counted the rows already; what
 	// they did not count is read now.
-	gens, scores := env.genTally, env.scoreTally
+	gens, scores := x.genTally, x.scoreTally
 	if gens == nil {
 		gens = newTally()
-		if err := env.eachGeneration(ctx, st, func(g record.Generation) error { gens.addGeneration(g); return nil }); err != nil {
+		if err := x.eachGeneration(ctx, func(g record.Generation) error { gens.addGeneration(g); return nil }); err != nil {
 			return m, err
 		}
 	}
 	if scores == nil {
 		scores = newTally()
-		if err := env.eachScore(ctx, st, func(s record.Score) error { scores.addScore(s); return nil }); err != nil {
+		if err := x.eachScore(ctx, func(s record.Score) error { scores.addScore(s); return nil }); err != nil {
 			return m, err
 		}
 	}
-	for _, mo := range env.models {
-		mm := manifestModel{Name: mo.Config.Name, Provider: mo.Config.Provider}
+	for _, mo := range x.models {
+		mm := ManifestModel{Name: mo.Config.Name, Provider: mo.Config.Provider}
 		if mt := gens.models[mo.Config.Name]; mt != nil {
-			mm.modelTally = *mt
+			mm.ModelTally = *mt
 		}
 		if a, ok := mo.Provider.(interface{ Adjustments() []string }); ok {
 			mm.Adjustments = a.Adjustments()
@@ -166,57 +184,41 @@ func (env *runEnv) writeManifest(ctx context.Context, st *store.Store, sum *samp
 	if scores.scores != nil {
 		m.Counts.Scores = scores.scores
 	}
-	for _, j := range env.judges {
-		if j.model == nil {
+	spend, err := x.st.Spend(ctx)
+	if err != nil {
+		return m, err
+	}
+	m.Spend = []ManifestSpend{}
+	for _, sp := range spend {
+		if n := len(m.Spend); n == 0 || m.Spend[n-1].Purpose != sp.Purpose {
+			m.Spend = append(m.Spend, ManifestSpend{Purpose: sp.Purpose})
+		}
+		ps := &m.Spend[len(m.Spend)-1]
+		ps.Calls += sp.Calls
+		ps.Errors += sp.Errors
+		ps.PromptTokens += sp.PromptTokens
+		ps.CompletionTokens += sp.CompletionTokens
+		ps.CostUSD += sp.CostUSD
+	}
+	for _, j := range x.judges {
+		if j.batch == nil {
 			continue
 		}
-		prefix := llmJudgeQuery(j.cfg.Name, "")
-		// Exactly a generation key after the prefix: judge "g" must not
-		// count the calls of a judge named "g:v2".
-		sp, err := st.SpendOf(ctx, prefix, len(prefix)+sha256.Size*2)
-		if err != nil {
-			return m, err
+		jc := ManifestJudgeCalls{Judge: j.cfg.Name, Model: j.model.Config.Name}
+		for _, sp := range spend {
+			if sp.Purpose == record.PurposeJudge && sp.Caller == j.cfg.Name {
+				jc.Calls += sp.Calls
+				jc.Errors += sp.Errors
+				jc.PromptTokens += sp.PromptTokens
+				jc.CompletionTokens += sp.CompletionTokens
+				jc.CostUSD += sp.CostUSD
+			}
 		}
-		m.JudgeCalls = append(m.JudgeCalls, manifestJudgeCalls{Judge: j.cfg.Name, Model: j.model.Config.Name, Calls: sp.Generations,
-			Errors: sp.Errors, PromptTokens: sp.PromptTokens, CompletionTokens: sp.CompletionTokens, CostUSD: sp.CostUSD})
+		m.JudgeCalls = append(m.JudgeCalls, jc)
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return m, fmt.Errorf("encode manifest: %w", err)
 	}
-	return m, writeFileAtomic(env.path("manifest.json"), append(b, '\n'))
-}
-
-// writeFileAtomic writes b to a temp file beside path, syncs it and renames
-// it over path, so a reader never sees half a file.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return m, parquetio.WriteFileAtomic(x.path("manifest.json"), append(b, '\n'))
 }

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"fmt"
@@ -10,26 +10,26 @@ func TestParseShard(t *testing.T) {
 	tests := []struct {
 		v    string
 		env  map[string]string
-		want shard
+		want Shard
 		err  bool
 	}{
-		{"", nil, shard{}, false},
-		{"0/4", nil, shard{0, 4}, false},
-		{"3/4", nil, shard{3, 4}, false},
-		{"4/4", nil, shard{}, true},
-		{"-1/4", nil, shard{}, true},
-		{"1/0", nil, shard{}, true},
-		{"1", nil, shard{}, true},
-		{"auto/4", map[string]string{"JOB_COMPLETION_INDEX": "2"}, shard{2, 4}, false},
-		{"auto/4", map[string]string{"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "3"}, shard{2, 4}, false},
-		{"auto/4", map[string]string{"SLURM_ARRAY_TASK_ID": "x"}, shard{}, true},
-		{"auto/4", nil, shard{}, true},
+		{"", nil, Shard{}, false},
+		{"0/4", nil, Shard{0, 4}, false},
+		{"3/4", nil, Shard{3, 4}, false},
+		{"4/4", nil, Shard{}, true},
+		{"-1/4", nil, Shard{}, true},
+		{"1/0", nil, Shard{}, true},
+		{"1", nil, Shard{}, true},
+		{"auto/4", map[string]string{"JOB_COMPLETION_INDEX": "2"}, Shard{2, 4}, false},
+		{"auto/4", map[string]string{"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "3"}, Shard{2, 4}, false},
+		{"auto/4", map[string]string{"SLURM_ARRAY_TASK_ID": "x"}, Shard{}, true},
+		{"auto/4", nil, Shard{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.v, func(t *testing.T) {
-			got, err := parseShard(tt.v, env(tt.env))
+			got, err := ParseShard(tt.v, env(tt.env))
 			if (err != nil) != tt.err || got != tt.want {
-				t.Fatalf("parseShard(%q) = %v, %v; want %v, error %v", tt.v, got, err, tt.want, tt.err)
+				t.Fatalf("ParseShard(%q) = %v, %v; want %v, error %v", tt.v, got, err, tt.want, tt.err)
 			}
 		})
 	}
@@ -44,7 +44,7 @@ func TestShardsPartition(t *testing.T) {
 		id := fmt.Sprint(q)
 		owners := 0
 		for i := 0; i < k; i++ {
-			if (shard{i, k}).holds(id) {
+			if (Shard{i, k}).Holds(id) {
 				owners++
 				counts[i]++
 			}

@@ -8,6 +8,44 @@ import (
 	"time"
 )
 
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		h    http.Header
+		want time.Duration
+	}{
+		{"none", http.Header{}, 0},
+		{"seconds", http.Header{"Retry-After": {"3"}}, 3 * time.Second},
+		{"fraction", http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond},
+		{"ms", http.Header{"Retry-After-Ms": {"250"}}, 250 * time.Millisecond},
+		{"date", http.Header{"Retry-After": {now.Add(10 * time.Second).Format(http.TimeFormat)}}, 10 * time.Second},
+		{"past date", http.Header{"Retry-After": {now.Add(-time.Hour).Format(http.TimeFormat)}}, 0},
+		{"garbage", http.Header{"Retry-After": {"soon"}}, 0},
+		{"negative", http.Header{"Retry-After": {"-4"}}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := retryAfter(tt.h, now); got != tt.want {
+				t.Errorf("retryAfter = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"3", "0.5", "-1", "Mon, 02 Jan 2026 03:04:15 GMT", "", "1e308", "NaN", "inf"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, k := range []string{"Retry-After", "Retry-After-Ms"} {
+			if d := retryAfter(http.Header{k: {v}}, now); d < 0 {
+				t.Fatalf("%s %q: negative %v", k, v, d)
+			}
+		}
+	})
+}
+
 func TestRateLimitReset(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	h := func(kv ...string) http.Header {
@@ -92,7 +130,7 @@ func TestOpenAIRateLimitHeaders(t *testing.T) {
 				}
 				writeJSON(w, tt.status, map[string]any{"error": map[string]any{"message": "slow down"}})
 			})
-			p, err := NewOpenAI(testModel(srv))
+			p, err := NewOpenAI(testModel(srv), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,211 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/darslabs/dars/pkg/problem"
+	"github.com/darslabs/dars/pkg/sampler"
+	"github.com/darslabs/dars/pkg/store"
+)
+
+// Stage is a set of the stages of a run.
+type Stage uint8
+
+// The stages, in the order Execute runs them.
+const (
+	Sample Stage = 1 << iota // sample the candidates → generations.parquet, variants.parquet
+	Judge                    // score every stored sample with every judge → scores.parquet
+	Labels                   // build the labels → labels.parquet, routes.parquet
+)
+
+// All is every stage, in order: what `dars run` does.
+const All = Sample | Judge | Labels
+
+func (s Stage) String() string {
+	switch s {
+	case Sample:
+		return "sample"
+	case Judge:
+		return "judge"
+	case Labels:
+		return "labels"
+	}
+	return fmt.Sprintf("stages(%d)", uint8(s))
+}
+
+// ErrIncomplete is wrapped by Execute's error when the run finished but
+// left work undone that a later run does: samples that failed for good
+// (recorded with their errors in generations.parquet) or llm-judge calls
+// that failed (their verdicts are errors in scores.parquet until a judge
+// pass asks again). Every output was written.
+var ErrIncomplete = errors.New("run incomplete")
+
+// incompleteError says what a finished run left undone; it is ErrIncomplete.
+type incompleteError struct{ msg string }
+
+func (e *incompleteError) Error() string        { return e.msg }
+func (e *incompleteError) Is(target error) bool { return target == ErrIncomplete }
+
+func incompletef(format string, args ...any) error {
+	return &incompleteError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Result is what Execute did.
+type Result struct {
+	Manifest Manifest         // as written to manifest.json
+	Sample   *sampler.Summary // the sampling stream's summary; nil when sampling did not run
+	// Skipped are the stages asked for that this run did not do: labels
+	// (and the report) of a shard, which need every shard's samples.
+	Skipped Stage
+	// Finished reports that every stage asked for ran and manifest.json was
+	// written, even when Execute's error says some work is left undone
+	// (ErrIncomplete, a stopped model, the budget).
+	Finished bool
+}
+
+// Execute runs the given stages in order under the run directory's store
+// lock, then writes manifest.json. A shard runs sample and judge only: its
+// labels wait for every shard (Result.Skipped says so), and asking a shard
+// for labels alone is an input error. Sampling problems that leave samples
+// undone (a stopped model, the budget) do not stop the stages after it;
+// Execute then returns them after the manifest. A judge whose model stops
+// or runs out of budget stops the run there, its finished verdicts kept. It returns an error
+// wrapping ErrIncomplete when the run finished with failed samples or
+// failed judge calls, and the context's error when cancelled, after
+// committing what finished.
+func (r *Run) Execute(ctx context.Context, stages Stage) (res Result, err error) {
+	start := time.Now()
+	if r.opts.Shard.Active() && stages&Labels != 0 {
+		if stages == Labels {
+			return res, problem.Input(errors.New("labels: --shard: labels need every shard's samples (costs are normalised over the whole data set)"),
+				"run `dars labels` without --shard once every shard is done")
+		}
+		stages &^= Labels
+		res.Skipped = Labels
+	}
+	st, err := r.openStore(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	x := &execution{Run: r, st: st, timings: map[string]float64{}}
+	if stages&(Sample|Judge) != 0 {
+		if err := x.setBudget(ctx); err != nil {
+			return res, err
+		}
+	}
+	var later error // what stopped sampling short: returned after the manifest
+	if stages&Sample != 0 {
+		sum, err := x.sample(ctx)
+		res.Sample = sum
+		if err != nil && !errors.Is(err, sampler.ErrModelStopped) && !errors.Is(err, sampler.ErrBudget) {
+			return res, err
+		}
+		later = err
+		if err := x.exportSamples(ctx); err != nil {
+			return res, err
+		}
+	}
+	if stages&Judge != 0 {
+		if err := x.judgeAll(ctx); err != nil {
+			return res, err
+		}
+		if err := x.exportScores(ctx); err != nil {
+			return res, err
+		}
+	}
+	if stages&Labels != 0 {
+		if err := x.labels(ctx); err != nil {
+			return res, err
+		}
+	}
+	if res.Manifest, err = x.writeManifest(ctx, res.Sample, time.Since(start)); err != nil {
+		return res, err
+	}
+	res.Finished = true
+	if later != nil {
+		return res, later
+	}
+	return res, x.incomplete(res.Manifest)
+}
+
+// openStore makes the run directory and opens its store, taking its lock.
+func (r *Run) openStore(ctx context.Context) (*store.Store, error) {
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, problem.Input(fmt.Errorf("create output directory: %w", err), "")
+	}
+	st, err := store.Open(ctx, r.dir)
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		return nil, problem.Input(err, "wait for the other run to finish, or give this one another --out or run name")
+	case errors.Is(err, store.ErrNewerSchema):
+		return nil, problem.Input(err, "this run was written by a newer dars: use it, or another --out")
+	}
+	return st, err
+}
+
+// execution is one Execute: the run, its store, and what its stages
+// measured for the manifest.
+type execution struct {
+	*Run
+	st      *store.Store
+	timings map[string]float64 // seconds per stage, this Execute
+
+	// What this execution's export passes counted, for the manifest; nil
+	// until a pass over the final rows completes.
+	genTally, scoreTally *tally
+	// judgeCallFailures counts, per llm judge, the verdicts this execution
+	// left undecided because a call to the judge model failed.
+	judgeCallFailures map[string]int
+	budget            runBudget
+	emitMu            sync.Mutex
+}
+
+// begin reports stage started and returns the function that reports it
+// ended and adds its time to the manifest's timings.
+func (x *execution) begin(stage Stage) (end func()) {
+	start := time.Now()
+	x.emit(Event{Kind: StageStart, Stage: stage})
+	return func() {
+		d := time.Since(start)
+		x.timings[stage.String()] += d.Seconds()
+		x.emit(Event{Kind: StageEnd, Stage: stage, Elapsed: d})
+	}
+}
+
+// timed adds the time since start to what's timing in the manifest.
+func (x *execution) timed(what string, start time.Time) {
+	x.timings[what] += time.Since(start).Seconds()
+}
+
+// incomplete returns an ErrIncomplete error when the run left failed
+// samples or failed judge calls, nil otherwise.
+func (x *execution) incomplete(m Manifest) error {
+	if m.Counts.GenerationErrors > 0 {
+		first := ""
+		for _, mm := range m.Models {
+			if mm.FirstError != "" {
+				first = mm.FirstError
+				break
+			}
+		}
+		return incompletef("finished with %d failed samples, recorded with their errors in generations.parquet; the first: %s",
+			m.Counts.GenerationErrors, first)
+	}
+	for _, j := range x.judges {
+		if n := x.judgeCallFailures[j.cfg.Name]; n > 0 {
+			return incompletef("judge %q: %d verdicts are errors because calls to its model failed (see scores.parquet); `dars judge` asks for them again",
+				j.cfg.Name, n)
+		}
+	}
+	return nil
+}

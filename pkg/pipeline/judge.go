@@ -1,0 +1,397 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/dataset"
+	"github.com/darslabs/dars/pkg/judge"
+	"github.com/darslabs/dars/pkg/keyset"
+	"github.com/darslabs/dars/pkg/record"
+	"github.com/darslabs/dars/pkg/sampler"
+)
+
+// judgeChunk is how many generations the judge stage scores and commits at
+// a time: enough to keep every core busy, few enough that memory stays flat.
+const judgeChunk = 4096
+
+// judgeAll scores every stored sample of the plan that a judge has no
+// decided verdict on under its current configuration, streaming the store
+// in chunks. Samples that failed get an error verdict without calling the
+// judge.
+func (x *execution) judgeAll(ctx context.Context) error {
+	defer x.begin(Judge)()
+	for _, je := range x.judges {
+		decided, err := x.st.DecidedKeys(ctx, je.cfg.Name, je.hash)
+		if err != nil {
+			return err
+		}
+		if x.parts != nil {
+			decided = keyset.Union(decided, x.parts.scored[je.cfg.Name])
+		}
+		if decided.Covers(x.keys) {
+			continue // every planned sample has a verdict: no need to read the store
+		}
+		if je.batch != nil {
+			err = x.judgeWithCalls(ctx, je, decided)
+		} else {
+			err = x.eachChunk(ctx, decided, func(gens []record.Generation) error { return x.judgeChunk(ctx, je, gens) })
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachChunk calls fn with the plan's stored samples not in decided, in
+// output order, judgeChunk at a time. fn must not keep the slice.
+func (x *execution) eachChunk(ctx context.Context, decided *keyset.Set, fn func([]record.Generation) error) error {
+	var todo []record.Generation
+	flush := func() error {
+		err := fn(todo)
+		clear(todo)
+		todo = todo[:0]
+		return err
+	}
+	err := x.eachGeneration(ctx, func(g record.Generation) error {
+		if decided.Has(g.Key) {
+			return nil
+		}
+		if todo = append(todo, g); len(todo) < judgeChunk {
+			return nil
+		}
+		return flush()
+	})
+	if err == nil && len(todo) > 0 {
+		err = flush()
+	}
+	return err
+}
+
+// judgeChunk scores gens with a judge that calls no model, on every core,
+// and commits the verdicts. A cancelled ctx stops it before the commit:
+// nothing half-scored is stored, and the next pass scores the chunk again.
+func (x *execution) judgeChunk(ctx context.Context, je judgeEntry, gens []record.Generation) error {
+	scores := make([]record.Score, len(gens))
+	g, gctx := errgroup.WithContext(ctx)
+	workers := runtime.GOMAXPROCS(0)
+	if w, ok := je.j.(interface{ Workers() int }); ok {
+		workers = max(workers, w.Workers())
+	}
+	for w := 0; w < workers; w++ {
+		g.Go(func() error {
+			for i := w; i < len(gens); i += workers {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				scores[i] = x.score(gctx, je, gens[i])
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // the last verdicts may be the cancellation's, not the judge's
+	}
+	return x.st.PutScores(context.WithoutCancel(ctx), scores, je.hash)
+}
+
+// score is je's verdict row on g: an error verdict for a failed sample.
+func (x *execution) score(ctx context.Context, je judgeEntry, g record.Generation) record.Score {
+	if g.Error != "" {
+		return verdictRow(je, g, judge.Verdict{Status: record.StatusError, Detail: "generation failed: " + g.Error})
+	}
+	v, err := je.j.Judge(ctx, *x.byID[g.QueryID], g.OutputText)
+	if err != nil {
+		v = judge.Verdict{Status: record.StatusError, Detail: err.Error()}
+	}
+	return verdictRow(je, g, v)
+}
+
+// verdictRow is the stored row of je's verdict v on g.
+func verdictRow(je judgeEntry, g record.Generation, v judge.Verdict) record.Score {
+	return record.Score{GenerationKey: g.Key, QueryID: g.QueryID, VariantID: g.VariantID, Model: g.Model,
+		SampleIndex: g.SampleIndex, Judge: je.cfg.Name, Status: v.Status, Score: v.Score, Passed: v.Passed,
+		Extracted: v.Extracted, Detail: v.Detail}
+}
+
+// chunksInFlight is how many chunks a judge that calls a model works on at
+// once: while the last calls of one are answered, the next one's are
+// already queued, so the endpoint never idles between chunks.
+const chunksInFlight = 2
+
+// judgeWithCalls scores the undecided samples with a judge that calls a
+// model. Its calls are one stream of the run's scheduler, so they share the
+// judge model's endpoint (limits, what was learned of it) and the budget
+// with every other call of the run, and every call is stored before it
+// counts: rate-limited, retried, resumed after a crash without paying
+// twice, cached, costed. Chunks overlap (chunksInFlight); a chunk's
+// verdicts are committed once its calls are answered.
+func (x *execution) judgeWithCalls(ctx context.Context, je judgeEntry, decided *keyset.Set) error {
+	sctx, stopCalls := context.WithCancelCause(ctx)
+	defer stopCalls(nil)
+	c := &judgeCalls{x: x, je: je, ctx: sctx}
+	g, gctx := errgroup.WithContext(sctx)
+	g.SetLimit(chunksInFlight)
+	err := x.eachChunk(gctx, decided, func(gens []record.Generation) error {
+		gens = append([]record.Generation(nil), gens...) // the chunk outlives the callback
+		g.Go(func() error {
+			err := x.judgeCallChunk(gctx, c, gens)
+			if err != nil {
+				stopCalls(err)
+			}
+			return err
+		})
+		return gctx.Err()
+	})
+	werr := g.Wait()
+	sum, cerr := c.close()
+	if c.stream != nil {
+		x.emit(Event{Kind: CallEnd, Stage: Judge, Purpose: record.PurposeJudge, Caller: je.cfg.Name, Progress: sum})
+	}
+	switch {
+	case errors.Is(werr, sampler.ErrModelStopped) && cerr != nil:
+		err = cerr // says which model stopped, as a candidate's stop does
+	case werr != nil:
+		err = werr
+	case err == nil:
+		err = cerr
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sampler.ErrBudget):
+		return fmt.Errorf("judge %q: %w", je.cfg.Name, x.budgetError(err))
+	case errors.Is(err, sampler.ErrModelStopped):
+		return fmt.Errorf("judge %q: %w", je.cfg.Name, err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// judgeCallChunk judges one chunk through je's BatchJudge and commits the
+// verdicts; the failed samples get an error verdict without a call.
+func (x *execution) judgeCallChunk(ctx context.Context, c *judgeCalls, gens []record.Generation) error {
+	scores := make([]record.Score, len(gens))
+	var items []judge.Item
+	var outputs []string
+	var asked []int // index in gens of each output asked about
+	for i, g := range gens {
+		if g.Error != "" {
+			scores[i] = x.score(ctx, c.je, g)
+			continue
+		}
+		items = append(items, *x.byID[g.QueryID])
+		outputs = append(outputs, g.OutputText)
+		asked = append(asked, i)
+	}
+	sub := make([]record.Generation, len(asked))
+	for k, i := range asked {
+		sub[k] = gens[i]
+	}
+	verdicts, err := c.je.batch.JudgeBatch(ctx, func(ctx context.Context, prompts []judge.Prompt, s config.Sampling) ([][]judge.Reply, error) {
+		return c.ask(ctx, sub, prompts, s)
+	}, items, outputs)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for k, v := range verdicts {
+		if v.Status == record.StatusCallFailed {
+			failed++
+		}
+		scores[asked[k]] = verdictRow(c.je, gens[asked[k]], v)
+	}
+	if failed > 0 {
+		c.mu.Lock()
+		if x.judgeCallFailures == nil {
+			x.judgeCallFailures = map[string]int{}
+		}
+		x.judgeCallFailures[c.je.cfg.Name] += failed
+		c.mu.Unlock()
+	}
+	return x.st.PutScores(context.WithoutCancel(ctx), scores, c.je.hash)
+}
+
+// judgeCalls is one judge's stream of calls, opened on its first ask.
+type judgeCalls struct {
+	x   *execution
+	je  judgeEntry
+	ctx context.Context // the stream's: cancelled when a chunk fails
+
+	mu       sync.Mutex
+	stream   *sampler.Stream
+	opts     sampler.Options
+	sampling config.Sampling
+}
+
+// legacyCallID names an llm judge's call about one generation in the
+// call's seed (and so its generation key): the query id under which store
+// schema 1 filed the call. Keeping it keeps every call stored by an older
+// dars reusable.
+func legacyCallID(judgeName, generationKey string) string {
+	return "llm-judge:" + judgeName + ":" + generationKey
+}
+
+// rubricPrompt sends a rendered prompt as the one user message.
+func rubricPrompt() *sampler.Prompt {
+	p, err := sampler.NewPrompt(config.Prompt{Template: "{{.Question}}"})
+	if err != nil {
+		panic(err) // a constant template
+	}
+	return p
+}
+
+// open returns the judge's stream, opened on first use with the sampling
+// the judge asks with.
+func (c *judgeCalls) open(s config.Sampling) (*sampler.Stream, sampler.Options, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stream == nil {
+		x := c.x
+		c.sampling = s
+		c.opts = sampler.Options{Seed: x.cfg.Seed, Sampling: s, Prompt: rubricPrompt(), Models: []sampler.Model{c.je.model},
+			Purpose: record.PurposeJudge, Caller: c.je.cfg.Name, Commit: x.st.PutGenerations,
+			Progress: x.callProgress(Judge, record.PurposeJudge, c.je.cfg.Name)}
+		c.stream = x.sched.Open(c.ctx, c.opts)
+	} else if s != c.sampling {
+		return nil, sampler.Options{}, fmt.Errorf("judge %q asked with two samplings (%+v, %+v)", c.je.cfg.Name, c.sampling, s)
+	}
+	return c.stream, c.opts, nil
+}
+
+// close closes the stream, if one was opened.
+func (c *judgeCalls) close() (sampler.Summary, error) {
+	if c.stream == nil {
+		return sampler.Summary{}, nil
+	}
+	return c.stream.Close()
+}
+
+// ask gets the replies to prompts, each about one of gens (prompts[k].Of),
+// s.Samples a prompt: those the store or the shared cache holds, the rest
+// through the judge's stream. A call that failed, or that was given up
+// (the judge model stopped, the budget), is a reply with its error.
+func (c *judgeCalls) ask(ctx context.Context, gens []record.Generation, prompts []judge.Prompt, s config.Sampling) ([][]judge.Reply, error) {
+	x := c.x
+	stream, opts, err := c.open(s)
+	if err != nil {
+		return nil, err
+	}
+	work := make([]sampler.Work, len(prompts))
+	subjects := make([]string, len(prompts))
+	for k, p := range prompts {
+		g := gens[p.Of]
+		q := &dataset.Query{ID: legacyCallID(c.je.cfg.Name, g.Key), Question: p.Text}
+		work[k] = sampler.Work{Query: q, Variant: record.Variant{QueryID: g.QueryID, VariantID: g.VariantID, Text: p.Text}, Subject: g.Key}
+		subjects[k] = g.Key
+	}
+	keys := make([][]string, len(work)) // per prompt, the key of each sample
+	err = sampler.EachKey(work, opts, func(p sampler.Planned) error {
+		keys[p.Work] = append(keys[p.Work], p.Key)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	before, err := c.stored(ctx, subjects, nil)
+	if err != nil {
+		return nil, err
+	}
+	if x.cfg.Cache != "" {
+		var want keyset.Builder
+		for _, ks := range keys {
+			for _, k := range ks {
+				if !before.Has(k) {
+					want.Add(k) // a planned key: well-formed
+				}
+			}
+		}
+		if err := x.callsFromCache(ctx, record.PurposeJudge, c.je.cfg.Name, subjects, want.Set()); err != nil {
+			return nil, err
+		}
+		if before, err = c.stored(ctx, subjects, nil); err != nil {
+			return nil, err
+		}
+	}
+	b, err := stream.Submit(work, before.Has)
+	if err != nil {
+		return nil, err
+	}
+	waitErr := b.Wait(ctx)
+	// What finished is paid for and committed: read it and share it even
+	// when the stream stopped early (a second Ctrl-C cuts this short).
+	rctx := x.afterStop(ctx)
+	replies := map[string]record.Generation{}
+	if _, err := c.stored(rctx, subjects, replies); err != nil {
+		return nil, errors.Join(waitErr, err)
+	}
+	if x.cfg.Cache != "" {
+		var fresh []record.Generation
+		for k, g := range replies {
+			if g.Error == "" && !before.Has(k) {
+				fresh = append(fresh, g)
+			}
+		}
+		if err := x.callsToCache(rctx, fresh); err != nil {
+			return nil, errors.Join(waitErr, err)
+		}
+	}
+	if waitErr != nil && !errors.Is(waitErr, sampler.ErrBudget) && !errors.Is(waitErr, sampler.ErrModelStopped) {
+		return nil, waitErr // cancelled, or a commit failed: no verdict of the chunk is kept
+	}
+	if errors.Is(waitErr, sampler.ErrModelStopped) {
+		return nil, waitErr // as a candidate's stop does, the judge's stops the run here
+	}
+	out := make([][]judge.Reply, len(prompts))
+	for k := range prompts {
+		out[k] = make([]judge.Reply, len(keys[k]))
+		for v, key := range keys[k] {
+			g, ok := replies[key]
+			switch {
+			case !ok && waitErr != nil:
+				out[k][v].Error = "not sent: " + waitErr.Error()
+			case !ok:
+				out[k][v].Error = "no stored reply"
+			case g.Error != "":
+				out[k][v].Error = g.Error
+			default:
+				out[k][v].Text = g.OutputText
+			}
+		}
+	}
+	return out, nil
+}
+
+// stored reads the judge's stored calls about subjects through the calls
+// index. It returns the keys of those without error (calls not to make
+// again) and, when into is not nil, adds every call to it by key.
+func (c *judgeCalls) stored(ctx context.Context, subjects []string, into map[string]record.Generation) (*keyset.Set, error) {
+	var done keyset.Builder
+	for _, s := range subjects {
+		err := c.x.st.Calls(ctx, record.PurposeJudge, c.je.cfg.Name, s, func(g record.Generation) error {
+			if into != nil {
+				into[g.Key] = g
+			}
+			if g.Error != "" {
+				return nil
+			}
+			return done.Add(g.Key)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return done.Set(), nil
+}
