@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,22 +18,10 @@ import (
 	"github.com/darslabs/dars/pkg/record"
 )
 
-// openSharedTB is openShared for tests and benchmarks.
-func openSharedTB(t testing.TB, rel string) *os.File {
+// readHumanEval returns the rows of d's HumanEval file.
+func readHumanEval(t testing.TB, d refData) []map[string]any {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sharedData, rel))
-	if err != nil {
-		t.Skipf("reference data not available: %v", err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
-
-// readHumanEval returns the rows of the shared HumanEval file, skipping the
-// test when it is absent.
-func readHumanEval(t testing.TB) []map[string]any {
-	t.Helper()
-	f := openSharedTB(t, "humaneval/HumanEval.jsonl.gz")
+	f := d.open(t, "humaneval/HumanEval.jsonl.gz")
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
@@ -51,11 +38,10 @@ func readHumanEval(t testing.TB) []map[string]any {
 	return rows
 }
 
-// readMBPP returns the rows of the shared sanitized MBPP file, skipping the
-// test when it is absent.
-func readMBPP(t testing.TB) []map[string]any {
+// readMBPP returns the rows of d's sanitized MBPP file.
+func readMBPP(t testing.TB, d refData) []map[string]any {
 	t.Helper()
-	f := openSharedTB(t, "mbpp/sanitized-mbpp.json")
+	f := d.open(t, "mbpp/sanitized-mbpp.json")
 	var rows []map[string]any
 	if err := json.NewDecoder(f).Decode(&rows); err != nil {
 		t.Fatal(err)
@@ -107,13 +93,17 @@ func judgeCases(t *testing.T, j Judge, cases []codeCase) {
 	t.Logf("%d outputs (%d passed) in %v: %.1f samples/s", len(cases), passed, d.Round(time.Millisecond), float64(len(cases))/d.Seconds())
 }
 
-// realDataRows returns the rows a real-data test judges: all of them when
+// realDataRows returns the rows of d a real-data test judges: every row
+// of the slice (chosen to be few); of the full sets, all of them when
 // DARS_CODE_ALL=1, else every tenth (the whole set takes minutes on two
 // cores), none under -short.
-func realDataRows(t *testing.T, rows []map[string]any) []map[string]any {
+func realDataRows(t *testing.T, d refData, rows []map[string]any) []map[string]any {
 	t.Helper()
+	if !d.full() {
+		return rows
+	}
 	if testing.Short() {
-		t.Skip("-short: runs Python programs")
+		t.Skip("-short: the full set runs hundreds of Python programs")
 	}
 	if os.Getenv("DARS_CODE_ALL") == "1" {
 		return rows
@@ -130,24 +120,26 @@ func realDataRows(t *testing.T, rows []map[string]any) []map[string]any {
 // completion and as a whole function in a fenced block (both must pass),
 // and a broken version of each that returns None (must fail).
 func TestHumanEvalCanonical(t *testing.T) {
-	rows := readHumanEval(t)
-	if len(rows) != 164 {
-		t.Errorf("%d HumanEval rows, want 164", len(rows))
-	}
-	rows = realDataRows(t, rows)
-	j := newCodeJudge(t, config.Judge{ExecWorkers: 2})
-	var cases []codeCase
-	for _, row := range rows {
-		item := Item{ID: row["task_id"].(string), Fields: row}
-		solution := row["canonical_solution"].(string)
-		cases = append(cases,
-			codeCase{name: item.ID + " completion", item: item, output: solution, pass: true},
-			codeCase{name: item.ID + " function", item: item, pass: true,
-				output: "Here is the function:\n\n```python\n" + row["prompt"].(string) + solution + "```\n"},
-			codeCase{name: item.ID + " broken", item: item, output: "    return None\n"},
-		)
-	}
-	judgeCases(t, j, cases)
+	forEachRefData(t, func(t *testing.T, d refData) {
+		rows := readHumanEval(t, d)
+		if want := d.want(16, 164); len(rows) != want {
+			t.Errorf("%d HumanEval rows, want %d", len(rows), want)
+		}
+		rows = realDataRows(t, d, rows)
+		j := newCodeJudge(t, config.Judge{ExecWorkers: 2})
+		var cases []codeCase
+		for _, row := range rows {
+			item := Item{ID: row["task_id"].(string), Fields: row}
+			solution := row["canonical_solution"].(string)
+			cases = append(cases,
+				codeCase{name: item.ID + " completion", item: item, output: solution, pass: true},
+				codeCase{name: item.ID + " function", item: item, pass: true,
+					output: "Here is the function:\n\n```python\n" + row["prompt"].(string) + solution + "```\n"},
+				codeCase{name: item.ID + " broken", item: item, output: "    return None\n"},
+			)
+		}
+		judgeCases(t, j, cases)
+	})
 }
 
 // topLevelDef finds the functions a program defines at the top level.
@@ -157,33 +149,36 @@ var topLevelDef = regexp.MustCompile(`(?m)^def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(`)
 // pass) and the same code with its functions redefined to return None
 // (must fail).
 func TestMBPPCode(t *testing.T) {
-	rows := readMBPP(t)
-	if len(rows) != 427 {
-		t.Errorf("%d MBPP rows, want 427", len(rows))
-	}
-	rows = realDataRows(t, rows)
-	j := newCodeJudge(t, config.Judge{ExecWorkers: 2})
-	var cases []codeCase
-	for _, row := range rows {
-		item := Item{ID: fmt.Sprint(row["task_id"]), Fields: row}
-		code := row["code"].(string)
-		var broken strings.Builder
-		broken.WriteString(code + "\n")
-		for _, m := range topLevelDef.FindAllStringSubmatch(code, -1) {
-			fmt.Fprintf(&broken, "\ndef %s(*args, **kwargs):\n    return None\n", m[1])
+	forEachRefData(t, func(t *testing.T, d refData) {
+		rows := readMBPP(t, d)
+		if want := d.want(17, 427); len(rows) != want {
+			t.Errorf("%d MBPP rows, want %d", len(rows), want)
 		}
-		cases = append(cases,
-			codeCase{name: "MBPP/" + item.ID + " reference", item: item, output: "```python\n" + code + "\n```", pass: true},
-			codeCase{name: "MBPP/" + item.ID + " broken", item: item, output: broken.String()},
-		)
-	}
-	judgeCases(t, j, cases)
+		rows = realDataRows(t, d, rows)
+		j := newCodeJudge(t, config.Judge{ExecWorkers: 2})
+		var cases []codeCase
+		for _, row := range rows {
+			item := Item{ID: fmt.Sprint(row["task_id"]), Fields: row}
+			code := row["code"].(string)
+			var broken strings.Builder
+			broken.WriteString(code + "\n")
+			for _, m := range topLevelDef.FindAllStringSubmatch(code, -1) {
+				fmt.Fprintf(&broken, "\ndef %s(*args, **kwargs):\n    return None\n", m[1])
+			}
+			cases = append(cases,
+				codeCase{name: "MBPP/" + item.ID + " reference", item: item, output: "```python\n" + code + "\n```", pass: true},
+				codeCase{name: "MBPP/" + item.ID + " broken", item: item, output: broken.String()},
+			)
+		}
+		judgeCases(t, j, cases)
+	})
 }
 
 // BenchmarkCodeHumanEval measures the code judge's throughput on the
-// HumanEval canonical solutions with 2 workers (samples/s).
+// HumanEval canonical solutions with 2 workers (samples/s): the full set's
+// when present, else the slice's.
 func BenchmarkCodeHumanEval(b *testing.B) {
-	rows := readHumanEval(b)
+	rows := readHumanEval(b, benchRefData(b, "humaneval/HumanEval.jsonl.gz"))
 	j := newCodeJudge(b, config.Judge{ExecWorkers: 2})
 	items := make([]Item, len(rows))
 	for i, row := range rows {
