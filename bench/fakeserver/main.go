@@ -4,6 +4,7 @@
 // any sample was paid for twice.
 //
 //	go run ./bench/fakeserver -addr 127.0.0.1:0 -p429 0.2 -p5xx 0.05 -pmalformed 0.01 -stats stats.json
+//	go run ./bench/fakeserver -rpm 30000 -latency 40ms   # a rate-limited endpoint with latency
 //
 // It listens on loopback only and prints its base URL (http://HOST:PORT/v1)
 // on stdout and, with -addr-file, into a file. GET /stats returns the
@@ -36,6 +37,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 func main() {
@@ -50,6 +53,8 @@ func run() int {
 	p5xx := flag.Float64("p5xx", 0, "probability of answering 500, 502 or 503")
 	pMalformed := flag.Float64("pmalformed", 0, "probability of answering 200 with a truncated JSON body")
 	retryAfterMS := flag.Int("retry-after-ms", 0, "on 429 send retry-after-ms: N instead of Retry-After: 0")
+	rpm := flag.Int("rpm", 0, "answer 429 to requests past this many a minute (a token bucket holding a second's worth); 0: no limit")
+	latency := flag.Duration("latency", 0, "wait this long before answering each request, as a real model does")
 	seed := flag.Uint64("seed", 1, "seed of the fault draws")
 	flag.Parse()
 
@@ -67,7 +72,15 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "fakeserver: fault probabilities add up to more than 1")
 		return 2
 	}
+	if *rpm < 0 || *latency < 0 {
+		fmt.Fprintln(os.Stderr, "fakeserver: -rpm and -latency must not be negative")
+		return 2
+	}
 	s := newServer(faults{p429: *p429, p5xx: *p5xx, pMalformed: *pMalformed, retryAfterMS: *retryAfterMS}, *seed)
+	s.latency = *latency
+	if *rpm > 0 {
+		s.limit = rate.NewLimiter(rate.Limit(float64(*rpm)/60), max(1, *rpm/60))
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -146,11 +159,14 @@ type answerKey [16]byte
 
 // server is the endpoint and its counters.
 type server struct {
-	faults faults
+	faults  faults
+	limit   *rate.Limiter // the rpm limit; nil: none
+	latency time.Duration // before each answer
 
 	requests, samplesAsked       atomic.Int64
 	answered, samples            atomic.Int64
 	n429, n5xx, nMalformed, nBad atomic.Int64
+	nLimited                     atomic.Int64 // 429s of the rpm limit
 	unseeded                     atomic.Int64
 	start                        time.Time
 
@@ -179,7 +195,8 @@ type Stats struct {
 	SamplesAsked      int64       `json:"samples_asked"`      // sum of n over them
 	Answered          int64       `json:"answered"`           // well-formed 200s
 	Samples           int64       `json:"samples"`            // choices in well-formed 200s
-	Faults429         int64       `json:"faults_429"`         //
+	Faults429         int64       `json:"faults_429"`         // drawn at random (-p429)
+	Limited429        int64       `json:"limited_429"`        // past the -rpm limit
 	Faults5xx         int64       `json:"faults_5xx"`         //
 	FaultsMalformed   int64       `json:"faults_malformed"`   //
 	BadRequests       int64       `json:"bad_requests"`       // bodies that did not parse
@@ -197,7 +214,7 @@ func (s *server) stats() Stats {
 	return Stats{
 		Requests: s.requests.Load(), SamplesAsked: s.samplesAsked.Load(),
 		Answered: s.answered.Load(), Samples: s.samples.Load(),
-		Faults429: s.n429.Load(), Faults5xx: s.n5xx.Load(), FaultsMalformed: s.nMalformed.Load(),
+		Faults429: s.n429.Load(), Limited429: s.nLimited.Load(), Faults5xx: s.n5xx.Load(), FaultsMalformed: s.nMalformed.Load(),
 		BadRequests: s.nBad.Load(), Unseeded: s.unseeded.Load(),
 		DistinctAnswered: len(s.seen), DuplicateRequests: s.dupReqs, DuplicateSamples: s.dupSmp,
 		Duplicates: append([]duplicate(nil), s.dupEx...), UptimeSeconds: time.Since(s.start).Seconds(),
@@ -234,6 +251,18 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n := max(req.N, 1)
 	s.samplesAsked.Add(int64(n))
+	if s.latency > 0 {
+		time.Sleep(s.latency)
+	}
+	if s.limit != nil {
+		if r := s.limit.Reserve(); r.Delay() > 0 {
+			r.Cancel()
+			s.nLimited.Add(1)
+			w.Header().Set("retry-after-ms", strconv.FormatInt(max(1, r.Delay().Milliseconds()), 10))
+			writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Rate limit reached for requests (fake -rpm)")
+			return
+		}
+	}
 
 	s.mu.Lock()
 	draw := s.rng.Float64()
