@@ -103,7 +103,11 @@ func (r *Run) Execute(ctx context.Context, stages Stage) (res Result, err error)
 			return res, err
 		}
 	}
-	var later error // what stopped sampling short: returned after the manifest
+	var (
+		later       error // what stopped sampling short: returned after the manifest
+		done        counted
+		callsFailed map[string]int // per llm judge, verdicts its failed calls left undecided
+	)
 	if stages&Sample != 0 {
 		sum, err := x.sample(ctx)
 		res.Sample = sum
@@ -111,15 +115,15 @@ func (r *Run) Execute(ctx context.Context, stages Stage) (res Result, err error)
 			return res, err
 		}
 		later = err
-		if err := x.exportSamples(ctx); err != nil {
+		if done.gens, err = x.exportSamples(ctx); err != nil {
 			return res, err
 		}
 	}
 	if stages&Judge != 0 {
-		if err := x.judgeAll(ctx); err != nil {
+		if callsFailed, err = x.judgeAll(ctx); err != nil {
 			return res, err
 		}
-		if err := x.exportScores(ctx); err != nil {
+		if done.scores, err = x.exportScores(ctx); err != nil {
 			return res, err
 		}
 	}
@@ -128,14 +132,14 @@ func (r *Run) Execute(ctx context.Context, stages Stage) (res Result, err error)
 			return res, err
 		}
 	}
-	if res.Manifest, err = x.writeManifest(ctx, res.Sample, time.Since(start)); err != nil {
+	if res.Manifest, err = x.writeManifest(ctx, done, res.Sample, time.Since(start)); err != nil {
 		return res, err
 	}
 	res.Finished = true
 	if later != nil {
 		return res, later
 	}
-	return res, x.incomplete(res.Manifest)
+	return res, x.incomplete(res.Manifest, callsFailed)
 }
 
 // openStore makes the run directory and opens its store, taking its lock.
@@ -159,15 +163,15 @@ type execution struct {
 	*Run
 	st      *store.Store
 	timings map[string]float64 // seconds per stage, this Execute
+	budget  runBudget
+	emitMu  sync.Mutex
+}
 
-	// What this execution's export passes counted, for the manifest; nil
-	// until a pass over the final rows completes.
-	genTally, scoreTally *tally
-	// judgeCallFailures counts, per llm judge, the verdicts this execution
-	// left undecided because a call to the judge model failed.
-	judgeCallFailures map[string]int
-	budget            runBudget
-	emitMu            sync.Mutex
+// counted is what export passes counted of the final rows, for the
+// manifest to reuse instead of reading them again; nil for a pass that did
+// not run.
+type counted struct {
+	gens, scores *tally
 }
 
 // begin reports stage started and returns the function that reports it
@@ -188,8 +192,9 @@ func (x *execution) timed(what string, start time.Time) {
 }
 
 // incomplete returns an ErrIncomplete error when the run left failed
-// samples or failed judge calls, nil otherwise.
-func (x *execution) incomplete(m Manifest) error {
+// samples, or verdicts of failed judge calls (callsFailed, per judge), nil
+// otherwise.
+func (x *execution) incomplete(m Manifest, callsFailed map[string]int) error {
 	if m.Counts.GenerationErrors > 0 {
 		first := ""
 		for _, mm := range m.Models {
@@ -202,7 +207,7 @@ func (x *execution) incomplete(m Manifest) error {
 			m.Counts.GenerationErrors, first)
 	}
 	for _, j := range x.judges {
-		if n := x.judgeCallFailures[j.cfg.Name]; n > 0 {
+		if n := callsFailed[j.cfg.Name]; n > 0 {
 			return incompletef("judge %q: %d verdicts are errors because calls to its model failed (see scores.parquet); `dars judge` asks for them again",
 				j.cfg.Name, n)
 		}

@@ -25,15 +25,16 @@ func (r *Run) meta() parquetio.Meta {
 }
 
 // exportSamples writes variants.parquet, generations.parquet and, when the
-// run has simulated models, sim_truth.parquet.
-func (x *execution) exportSamples(ctx context.Context) error {
+// run has simulated models, sim_truth.parquet, and returns what it counted
+// of the samples.
+func (x *execution) exportSamples(ctx context.Context) (*tally, error) {
 	defer x.timed("export", time.Now())
 	if err := parquetio.WriteVariants(x.path("variants.parquet"), x.variants, x.meta()); err != nil {
-		return err
+		return nil, err
 	}
 	w, err := parquetio.NewGenerationsWriter(x.path("generations.parquet"), x.meta())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := newTally()
 	err = x.eachGeneration(ctx, func(g record.Generation) error {
@@ -42,12 +43,11 @@ func (x *execution) exportSamples(ctx context.Context) error {
 	})
 	if err != nil {
 		w.Abort()
-		return err
+		return nil, err
 	}
 	if err := w.Close(); err != nil {
-		return err
+		return nil, err
 	}
-	x.genTally = t
 	var truth []record.Truth
 	for _, v := range x.variants {
 		for _, m := range x.models {
@@ -58,16 +58,17 @@ func (x *execution) exportSamples(ctx context.Context) error {
 		}
 	}
 	if len(truth) == 0 {
-		return nil
+		return t, nil
 	}
 	slices.SortFunc(truth, func(a, b record.Truth) int {
 		return record.CompareSampleKeys(a.QueryID, b.QueryID, a.VariantID, b.VariantID, a.Model, b.Model, 0, 0)
 	})
-	return parquetio.WriteTruth(x.path("sim_truth.parquet"), truth, x.meta())
+	return t, parquetio.WriteTruth(x.path("sim_truth.parquet"), truth, x.meta())
 }
 
-// exportScores writes scores.parquet: every judge's verdicts on the plan.
-func (x *execution) exportScores(ctx context.Context) error {
+// exportScores writes scores.parquet, every judge's verdicts on the plan,
+// and returns what it counted of them.
+func (x *execution) exportScores(ctx context.Context) (*tally, error) {
 	defer x.timed("export", time.Now())
 	meta := x.meta()
 	meta.Extra = map[string]string{}
@@ -76,7 +77,7 @@ func (x *execution) exportScores(ctx context.Context) error {
 	}
 	w, err := parquetio.NewScoresWriter(x.path("scores.parquet"), meta)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := newTally()
 	err = x.eachScore(ctx, func(s record.Score) error {
@@ -85,13 +86,9 @@ func (x *execution) exportScores(ctx context.Context) error {
 	})
 	if err != nil {
 		w.Abort()
-		return err
+		return nil, err
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	x.scoreTally = t
-	return nil
+	return t, w.Close()
 }
 
 // labels turns the primary judge's verdicts into labels and routes and

@@ -24,13 +24,15 @@ const judgeChunk = 4096
 // judgeAll scores every stored sample of the plan that a judge has no
 // decided verdict on under its current configuration, streaming the store
 // in chunks. Samples that failed get an error verdict without calling the
-// judge.
-func (x *execution) judgeAll(ctx context.Context) error {
+// judge. It returns, per llm judge, the verdicts that failed calls left
+// undecided.
+func (x *execution) judgeAll(ctx context.Context) (callsFailed map[string]int, err error) {
 	defer x.begin(Judge)()
+	callsFailed = map[string]int{}
 	for _, je := range x.judges {
 		decided, err := x.st.DecidedKeys(ctx, je.cfg.Name, je.hash)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if x.parts != nil {
 			decided = keyset.Union(decided, x.parts.scored[je.cfg.Name])
@@ -39,15 +41,15 @@ func (x *execution) judgeAll(ctx context.Context) error {
 			continue // every planned sample has a verdict: no need to read the store
 		}
 		if je.batch != nil {
-			err = x.judgeWithCalls(ctx, je, decided)
+			callsFailed[je.cfg.Name], err = x.judgeWithCalls(ctx, je, decided)
 		} else {
 			err = x.eachChunk(ctx, decided, func(gens []record.Generation) error { return x.judgeChunk(ctx, je, gens) })
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return callsFailed, nil
 }
 
 // eachChunk calls fn with the plan's stored samples not in decided, in
@@ -135,14 +137,15 @@ const chunksInFlight = 2
 // with every other call of the run, and every call is stored before it
 // counts: rate-limited, retried, resumed after a crash without paying
 // twice, cached, costed. Chunks overlap (chunksInFlight); a chunk's
-// verdicts are committed once its calls are answered.
-func (x *execution) judgeWithCalls(ctx context.Context, je judgeEntry, decided *keyset.Set) error {
+// verdicts are committed once its calls are answered. It returns how many
+// verdicts failed calls left undecided.
+func (x *execution) judgeWithCalls(ctx context.Context, je judgeEntry, decided *keyset.Set) (callsFailed int, err error) {
 	sctx, stopCalls := context.WithCancelCause(ctx)
 	defer stopCalls(nil)
 	c := &judgeCalls{x: x, je: je, ctx: sctx}
 	g, gctx := errgroup.WithContext(sctx)
 	g.SetLimit(chunksInFlight)
-	err := x.eachChunk(gctx, decided, func(gens []record.Generation) error {
+	err = x.eachChunk(gctx, decided, func(gens []record.Generation) error {
 		gens = append([]record.Generation(nil), gens...) // the chunk outlives the callback
 		g.Go(func() error {
 			err := x.judgeCallChunk(gctx, c, gens)
@@ -168,16 +171,16 @@ func (x *execution) judgeWithCalls(ctx context.Context, je judgeEntry, decided *
 	}
 	switch {
 	case err == nil:
-		return nil
+		return c.failed, nil
 	case errors.Is(err, sampler.ErrBudget):
-		return fmt.Errorf("judge %q: %w", je.cfg.Name, x.budgetError(err))
+		return 0, fmt.Errorf("judge %q: %w", je.cfg.Name, x.budgetError(err))
 	case errors.Is(err, sampler.ErrModelStopped):
-		return fmt.Errorf("judge %q: %w", je.cfg.Name, err)
+		return 0, fmt.Errorf("judge %q: %w", je.cfg.Name, err)
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
-	return err
+	return 0, err
 }
 
 // judgeCallChunk judges one chunk through je's BatchJudge and commits the
@@ -213,15 +216,13 @@ func (x *execution) judgeCallChunk(ctx context.Context, c *judgeCalls, gens []re
 		}
 		scores[asked[k]] = verdictRow(c.je, gens[asked[k]], v)
 	}
-	if failed > 0 {
-		c.mu.Lock()
-		if x.judgeCallFailures == nil {
-			x.judgeCallFailures = map[string]int{}
-		}
-		x.judgeCallFailures[c.je.cfg.Name] += failed
-		c.mu.Unlock()
+	if err := x.st.PutScores(context.WithoutCancel(ctx), scores, c.je.hash); err != nil {
+		return err
 	}
-	return x.st.PutScores(context.WithoutCancel(ctx), scores, c.je.hash)
+	c.mu.Lock()
+	c.failed += failed
+	c.mu.Unlock()
+	return nil
 }
 
 // judgeCalls is one judge's stream of calls, opened on its first ask.
@@ -234,6 +235,7 @@ type judgeCalls struct {
 	stream   *sampler.Stream
 	opts     sampler.Options
 	sampling config.Sampling
+	failed   int // committed verdicts that failed calls left undecided
 }
 
 // legacyCallID names an llm judge's call about one generation in the

@@ -140,9 +140,10 @@ func (t *tally) addScore(s record.Score) {
 // ever added within a version.
 const manifestSchema = "1"
 
-// writeManifest counts what the store holds for the current plan and writes
-// manifest.json beside the Parquet files.
-func (x *execution) writeManifest(ctx context.Context, sum *sampler.Summary, total time.Duration) (Manifest, error) {
+// writeManifest counts what the store holds for the current plan (reusing
+// what the export passes counted) and writes manifest.json beside the
+// Parquet files.
+func (x *execution) writeManifest(ctx context.Context, done counted, sum *sampler.Summary, total time.Duration) (Manifest, error) {
 	m := Manifest{
 		DarsVersion: x.opts.Version, GoVersion: runtime.Version(), SchemaVersion: manifestSchema,
 		Run: x.cfg.Run, ConfigHash: x.cfg.Hash(), Config: x.cfg.Redacted(), UpdatedAt: time.Now().UTC(),
@@ -153,7 +154,7 @@ func (x *execution) writeManifest(ctx context.Context, sum *sampler.Summary, tot
 		SamplesPlanned: int64(x.keys.Len()), Scores: map[string]map[string]int64{}}
 	// The export passes of this execution counted the rows already; what
 	// they did not count is read now.
-	gens, scores := x.genTally, x.scoreTally
+	gens, scores := done.gens, done.scores
 	if gens == nil {
 		gens = newTally()
 		if err := x.eachGeneration(ctx, func(g record.Generation) error { gens.addGeneration(g); return nil }); err != nil {
