@@ -79,7 +79,7 @@ func closeRun(run *pipeline.Run, err *error) {
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) > n {
-			return problem.Input(fmt.Errorf("%s takes at most %d argument(s), got %d", cmd.CommandPath(), n, len(args)),
+			return problem.Input(fmt.Errorf("%s takes at most %s, got %d", cmd.CommandPath(), count(n, "argument", "arguments"), len(args)),
 				fmt.Sprintf("run `%s --help`", cmd.CommandPath()))
 		}
 		return nil

@@ -1,49 +1,12 @@
 package dataset
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/darslabs/dars/internal/refdata"
 )
-
-// refData is one copy of the reference benchmark files (GSM8K, MMLU, ARC,
-// TriviaQA, HumanEval, MBPP under their upstream names). The slice, a few
-// dozen rows per set in the repository's testdata/data (see
-// testdata/README.md), is always there, so the real-data tests run on every
-// clone; the full sets beside the repository (../shared/data, or
-// $DARS_SHARED_DATA) are read too when present.
-type refData struct {
-	name string // "slice" or "full": the subtest's name
-	dir  string
-}
-
-var sliceData = refData{name: "slice", dir: filepath.Join("..", "..", "testdata", "data")}
-
-// fullData returns the full sets' copy: $DARS_SHARED_DATA when set (a
-// missing directory hides them), else ../shared/data beside the repository.
-func fullData() refData {
-	dir := os.Getenv("DARS_SHARED_DATA")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "data")
-	}
-	return refData{name: "full", dir: dir}
-}
-
-// path returns rel's path in d. A file missing from the slice fails t; one
-// missing from the full sets skips it.
-func (d refData) path(t testing.TB, rel string) string {
-	t.Helper()
-	path := filepath.Join(d.dir, rel)
-	if _, err := os.Stat(path); err != nil {
-		if d.name == "full" {
-			t.Skipf("full set not available (set DARS_SHARED_DATA to its folder): %v", err)
-		}
-		t.Fatalf("slice missing from the repository: %v", err)
-	}
-	return path
-}
 
 func TestLoadRealData(t *testing.T) {
 	tests := []struct {
@@ -103,14 +66,14 @@ func TestLoadRealData(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		for _, d := range []refData{sliceData, fullData()} {
-			t.Run(tt.name+"/"+d.name, func(t *testing.T) {
-				path := d.path(t, tt.file)
+		for _, d := range []refdata.Copy{refdata.Slice(), refdata.Full()} {
+			t.Run(tt.name+"/"+d.Name, func(t *testing.T) {
+				path := d.Path(t, tt.file)
 				qs, err := Load(path, Options{Preset: tt.preset})
 				if err != nil {
 					t.Fatalf("Load: %v", err)
 				}
-				if want := tt.rows[d.name]; len(qs) != want {
+				if want := tt.rows[d.Name]; len(qs) != want {
 					t.Errorf("Load: %d queries, want %d", len(qs), want)
 				}
 				for _, q := range qs {
@@ -135,12 +98,7 @@ func TestLoadRealData(t *testing.T) {
 // slice.
 func BenchmarkLoadMMLU(b *testing.B) {
 	const rel = "mmlu/test.csv"
-	d := fullData()
-	if _, err := os.Stat(filepath.Join(d.dir, rel)); err != nil {
-		b.Logf("full set not available, benchmarking the slice: %v", err)
-		d = sliceData
-	}
-	path := d.path(b, rel)
+	path := refdata.ForBench(b, rel).Path(b, rel)
 	for b.Loop() {
 		if _, err := Load(path, Options{Preset: PresetMMLU}); err != nil {
 			b.Fatal(err)

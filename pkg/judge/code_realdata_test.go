@@ -14,14 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/darslabs/dars/internal/refdata"
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/record"
 )
 
 // readHumanEval returns the rows of d's HumanEval file.
-func readHumanEval(t testing.TB, d refData) []map[string]any {
+func readHumanEval(t testing.TB, d refdata.Copy) []map[string]any {
 	t.Helper()
-	f := d.open(t, "humaneval/HumanEval.jsonl.gz")
+	f := d.Open(t, "humaneval/HumanEval.jsonl.gz")
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
@@ -39,9 +40,9 @@ func readHumanEval(t testing.TB, d refData) []map[string]any {
 }
 
 // readMBPP returns the rows of d's sanitized MBPP file.
-func readMBPP(t testing.TB, d refData) []map[string]any {
+func readMBPP(t testing.TB, d refdata.Copy) []map[string]any {
 	t.Helper()
-	f := d.open(t, "mbpp/sanitized-mbpp.json")
+	f := d.Open(t, "mbpp/sanitized-mbpp.json")
 	var rows []map[string]any
 	if err := json.NewDecoder(f).Decode(&rows); err != nil {
 		t.Fatal(err)
@@ -97,9 +98,9 @@ func judgeCases(t *testing.T, j Judge, cases []codeCase) {
 // of the slice (chosen to be few); of the full sets, all of them when
 // DARS_CODE_ALL=1, else every tenth (the whole set takes minutes on two
 // cores), none under -short.
-func realDataRows(t *testing.T, d refData, rows []map[string]any) []map[string]any {
+func realDataRows(t *testing.T, d refdata.Copy, rows []map[string]any) []map[string]any {
 	t.Helper()
-	if !d.full() {
+	if !d.IsFull() {
 		return rows
 	}
 	if testing.Short() {
@@ -120,9 +121,9 @@ func realDataRows(t *testing.T, d refData, rows []map[string]any) []map[string]a
 // completion and as a whole function in a fenced block (both must pass),
 // and a broken version of each that returns None (must fail).
 func TestHumanEvalCanonical(t *testing.T) {
-	forEachRefData(t, func(t *testing.T, d refData) {
+	refdata.Each(t, func(t *testing.T, d refdata.Copy) {
 		rows := readHumanEval(t, d)
-		if want := d.want(16, 164); len(rows) != want {
+		if want := d.Want(16, 164); len(rows) != want {
 			t.Errorf("%d HumanEval rows, want %d", len(rows), want)
 		}
 		rows = realDataRows(t, d, rows)
@@ -149,9 +150,9 @@ var topLevelDef = regexp.MustCompile(`(?m)^def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(`)
 // pass) and the same code with its functions redefined to return None
 // (must fail).
 func TestMBPPCode(t *testing.T) {
-	forEachRefData(t, func(t *testing.T, d refData) {
+	refdata.Each(t, func(t *testing.T, d refdata.Copy) {
 		rows := readMBPP(t, d)
-		if want := d.want(17, 427); len(rows) != want {
+		if want := d.Want(17, 427); len(rows) != want {
 			t.Errorf("%d MBPP rows, want %d", len(rows), want)
 		}
 		rows = realDataRows(t, d, rows)
@@ -178,7 +179,7 @@ func TestMBPPCode(t *testing.T) {
 // HumanEval canonical solutions with 2 workers (samples/s): the full set's
 // when present, else the slice's.
 func BenchmarkCodeHumanEval(b *testing.B) {
-	rows := readHumanEval(b, benchRefData(b, "humaneval/HumanEval.jsonl.gz"))
+	rows := readHumanEval(b, refdata.ForBench(b, "humaneval/HumanEval.jsonl.gz"))
 	j := newCodeJudge(b, config.Judge{ExecWorkers: 2})
 	items := make([]Item, len(rows))
 	for i, row := range rows {

@@ -104,14 +104,7 @@ func (r *Run) storedKeys(ctx context.Context, est *Estimate) (done *keyset.Set, 
 			}
 		}
 		spend, err := st.Spend(ctx)
-		for _, sp := range spend {
-			if n := len(est.Stored); n == 0 || est.Stored[n-1].Purpose != sp.Purpose {
-				est.Stored = append(est.Stored, ManifestSpend{Purpose: sp.Purpose})
-			}
-			s := &est.Stored[len(est.Stored)-1]
-			s.Calls, s.Errors, s.CostUSD = s.Calls+sp.Calls, s.Errors+sp.Errors, s.CostUSD+sp.CostUSD
-			s.PromptTokens, s.CompletionTokens = s.PromptTokens+sp.PromptTokens, s.CompletionTokens+sp.CompletionTokens
-		}
+		est.Stored = byPurpose(spend)
 		return err
 	})
 	if err != nil {

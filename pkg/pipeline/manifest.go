@@ -11,6 +11,7 @@ import (
 	"github.com/darslabs/dars/pkg/parquetio"
 	"github.com/darslabs/dars/pkg/record"
 	"github.com/darslabs/dars/pkg/sampler"
+	"github.com/darslabs/dars/pkg/store"
 )
 
 // Manifest is manifest.json: what a run is and what it holds (DESIGN §7),
@@ -50,8 +51,19 @@ type ManifestCounts struct {
 
 // ManifestJudgeCalls is what one llm judge's stored calls cost.
 type ManifestJudgeCalls struct {
-	Judge            string  `json:"judge"`
-	Model            string  `json:"model"`
+	Judge string `json:"judge"`
+	Model string `json:"model"`
+	Spent
+}
+
+// ManifestSpend is what the stored calls of one purpose cost.
+type ManifestSpend struct {
+	Purpose string `json:"purpose"`
+	Spent
+}
+
+// Spent adds up stored calls.
+type Spent struct {
 	Calls            int64   `json:"calls"`
 	Errors           int64   `json:"errors"`
 	PromptTokens     int64   `json:"prompt_tokens"`
@@ -59,14 +71,25 @@ type ManifestJudgeCalls struct {
 	CostUSD          float64 `json:"cost_usd"`
 }
 
-// ManifestSpend is what the stored calls of one purpose cost.
-type ManifestSpend struct {
-	Purpose          string  `json:"purpose"`
-	Calls            int64   `json:"calls"`
-	Errors           int64   `json:"errors"`
-	PromptTokens     int64   `json:"prompt_tokens"`
-	CompletionTokens int64   `json:"completion_tokens"`
-	CostUSD          float64 `json:"cost_usd"`
+// add counts sp in s.
+func (s *Spent) add(sp store.Spend) {
+	s.Calls += sp.Calls
+	s.Errors += sp.Errors
+	s.PromptTokens += sp.PromptTokens
+	s.CompletionTokens += sp.CompletionTokens
+	s.CostUSD += sp.CostUSD
+}
+
+// byPurpose adds up the store's spend (sorted by purpose) per purpose.
+func byPurpose(spend []store.Spend) []ManifestSpend {
+	out := []ManifestSpend{}
+	for _, sp := range spend {
+		if n := len(out); n == 0 || out[n-1].Purpose != sp.Purpose {
+			out = append(out, ManifestSpend{Purpose: sp.Purpose})
+		}
+		out[len(out)-1].add(sp)
+	}
+	return out
 }
 
 // ManifestModel is one candidate's stored generations of the plan.
@@ -189,18 +212,7 @@ func (x *execution) writeManifest(ctx context.Context, done counted, sum *sample
 	if err != nil {
 		return m, err
 	}
-	m.Spend = []ManifestSpend{}
-	for _, sp := range spend {
-		if n := len(m.Spend); n == 0 || m.Spend[n-1].Purpose != sp.Purpose {
-			m.Spend = append(m.Spend, ManifestSpend{Purpose: sp.Purpose})
-		}
-		ps := &m.Spend[len(m.Spend)-1]
-		ps.Calls += sp.Calls
-		ps.Errors += sp.Errors
-		ps.PromptTokens += sp.PromptTokens
-		ps.CompletionTokens += sp.CompletionTokens
-		ps.CostUSD += sp.CostUSD
-	}
+	m.Spend = byPurpose(spend)
 	for _, j := range x.judges {
 		if j.batch == nil {
 			continue
@@ -208,11 +220,7 @@ func (x *execution) writeManifest(ctx context.Context, done counted, sum *sample
 		jc := ManifestJudgeCalls{Judge: j.cfg.Name, Model: j.model.Config.Name}
 		for _, sp := range spend {
 			if sp.Purpose == record.PurposeJudge && sp.Caller == j.cfg.Name {
-				jc.Calls += sp.Calls
-				jc.Errors += sp.Errors
-				jc.PromptTokens += sp.PromptTokens
-				jc.CompletionTokens += sp.CompletionTokens
-				jc.CostUSD += sp.CostUSD
+				jc.add(sp)
 			}
 		}
 		m.JudgeCalls = append(m.JudgeCalls, jc)
