@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,5 +94,20 @@ func TestLockedOutput(t *testing.T) {
 	after, err := os.ReadFile(labels)
 	if err != nil || !bytes.Equal(before, after) {
 		t.Fatalf("labels.parquet changed under a locked run (err %v)", err)
+	}
+}
+
+// TestExitCodeOfACancellation: a cancelled context is an interruption (130)
+// only when the signals' context is done; otherwise it is a failure like
+// any other, printed with its message.
+func TestExitCodeOfACancellation(t *testing.T) {
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	err := fmt.Errorf("judge %q: %w", "g", context.Canceled)
+	if got := exitCode(stopped, err); got != exitInterrupted {
+		t.Errorf("after a signal: exit %d, want %d", got, exitInterrupted)
+	}
+	if got := exitCode(context.Background(), err); got != exitFailed {
+		t.Errorf("without a signal: exit %d, want %d", got, exitFailed)
 	}
 }

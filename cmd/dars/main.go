@@ -80,7 +80,7 @@ func Main(ctx, inFlight context.Context, args []string, stdout, stderr io.Writer
 	root := newRootCmd(inFlight, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	code := exitCode(err)
+	code := exitCode(ctx, err)
 	switch code {
 	case exitOK:
 	case exitInterrupted:
@@ -94,12 +94,14 @@ func Main(ctx, inFlight context.Context, args []string, stdout, stderr io.Writer
 	return code
 }
 
-// exitCode maps an error to the exit code DESIGN §6 gives it.
-func exitCode(err error) int {
+// exitCode maps an error to the exit code DESIGN §6 gives it. A cancelled
+// context is an interruption only when ctx, the signals' context, is done:
+// a context dars cancelled itself says nothing about the user.
+func exitCode(ctx context.Context, err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return exitInterrupted
 	case problem.IsInput(err):
 		return exitUsage

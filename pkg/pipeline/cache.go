@@ -29,7 +29,7 @@ func (x *execution) openCache(ctx context.Context) (*store.Store, error) {
 		st, err := store.Open(ctx, dir)
 		if err == nil || !errors.Is(err, store.ErrLocked) || time.Now().After(deadline) {
 			if err != nil {
-				return nil, fmt.Errorf("cache: %w", err)
+				return nil, fmt.Errorf("cache: %w", storeProblem(err))
 			}
 			return st, nil
 		}

@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,8 +15,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/problem"
 	"github.com/darslabs/dars/pkg/record"
 	"github.com/darslabs/dars/pkg/sampler"
+	"github.com/darslabs/dars/pkg/store"
 )
 
 // fakeEndpoint is one OpenAI-compatible model that answers both the
@@ -95,16 +100,8 @@ func TestJudgeCallsShareTheEndpointAndTheBudget(t *testing.T) {
 	fake := &fakeEndpoint{requests: map[string]int{}, refused: map[string]int{}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	dir := t.TempDir()
-	var data strings.Builder
-	for i := 1; i <= 6; i++ {
-		fmt.Fprintf(&data, `{"id": "%d", "question": "What is %d+%d?", "answer": "%d"}`+"\n", i, i, i, 2*i)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "q.jsonl"), []byte(data.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// $1 a token: a sample request bills 20 + 6 = $26, a judge call the same.
-	runFile := fmt.Sprintf(`run: shared
+	cfg := writeRun(t, fmt.Sprintf(`run: shared
 dataset: {path: q.jsonl}
 sampling: {samples: 2, max_tokens: 8}
 models:
@@ -112,11 +109,7 @@ models:
   - {name: grader, provider: openai, base_url: "%[1]s/v1", model: m, candidate: false, n: auto, concurrency: 8, price: {input_per_mtok: 1000000, output_per_mtok: 1000000}}
 judges:
   - {name: rubric, type: llm, model: grader, votes: 2, max_tokens: 8}
-`, srv.URL)
-	if err := os.WriteFile(filepath.Join(dir, "dars.yaml"), []byte(runFile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := loadConfig(t, filepath.Join(dir, "dars.yaml"))
+`, srv.URL))
 	ctx := context.Background()
 
 	// 12 samples cost $312; a judge call bills $26 but reserves about $115
@@ -193,5 +186,147 @@ judges:
 	}
 	if len(res.Manifest.JudgeCalls) != 1 || res.Manifest.JudgeCalls[0].Calls != 24 {
 		t.Errorf("manifest judge calls %+v", res.Manifest.JudgeCalls)
+	}
+}
+
+// writeRun writes six questions ("What is i+i?") and runFile beside them
+// and returns the run file's config.
+func writeRun(t *testing.T, runFile string) config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	var data strings.Builder
+	for i := 1; i <= 6; i++ {
+		fmt.Fprintf(&data, `{"id": "%d", "question": "What is %d+%d?", "answer": "%d"}`+"\n", i, i, i, 2*i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "q.jsonl"), []byte(data.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dars.yaml"), []byte(runFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return loadConfig(t, filepath.Join(dir, "dars.yaml"))
+}
+
+// judgeRun is a run of the six questions sampled by the endpoint at url
+// and judged by an llm judge on a second model of it, at $1 a token.
+func judgeRun(t *testing.T, url string) config.Config {
+	t.Helper()
+	return writeRun(t, fmt.Sprintf(`run: j
+dataset: {path: q.jsonl}
+sampling: {samples: 2, max_tokens: 8}
+models:
+  - {name: cand, provider: openai, base_url: "%[1]s/v1", model: m, n: "off", concurrency: 1, price: {input_per_mtok: 1000000, output_per_mtok: 1000000}}
+  - {name: grader, provider: openai, base_url: "%[1]s/v1", model: g, candidate: false, n: "off", concurrency: 1, price: {input_per_mtok: 1000000, output_per_mtok: 1000000}}
+judges:
+  - {name: rubric, type: llm, model: grader, max_tokens: 8}
+`, url))
+}
+
+// TestStoppedJudgeModel: a judge model that refuses the key stops the run
+// with the endpoint's message and hint, as a candidate's would: never as an
+// interruption.
+func TestStoppedJudgeModel(t *testing.T) {
+	fake := &fakeEndpoint{requests: map[string]int{}, refused: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model string `json:"model"`
+		}
+		b, _ := io.ReadAll(r.Body)
+		json.Unmarshal(b, &req)
+		if req.Model == "g" {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}}`)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg := judgeRun(t, srv.URL)
+	ctx := context.Background()
+	run, err := Open(ctx, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	_, err = run.Execute(ctx, All)
+	if !errors.Is(err, sampler.ErrModelStopped) || errors.Is(err, context.Canceled) {
+		t.Fatalf("Execute = %v; want the judge model's stop, not a cancellation", err)
+	}
+	if !strings.Contains(err.Error(), `judge "rubric"`) || !strings.Contains(err.Error(), `model "grader" stopped`) || !strings.Contains(err.Error(), "Incorrect API key") {
+		t.Errorf("the error should name the judge, the model and the server's message: %v", err)
+	}
+	if hints := problem.Hints(err); len(hints) == 0 {
+		t.Errorf("the endpoint's hint was lost: %v", err)
+	}
+}
+
+// TestJudgeBudgetStopsTheWalk: once a judge's calls meet the budget, the
+// chunks in hand are committed (their unpaid verdicts undecided) and the
+// judge stage stops: the generations after them are not read, and get no
+// verdict until a run with room asks for them.
+func TestJudgeBudgetStopsTheWalk(t *testing.T) {
+	fake := &fakeEndpoint{requests: map[string]int{}, refused: map[string]int{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	cfg := judgeRun(t, srv.URL)
+	ctx := context.Background()
+	// 12 samples cost $312; a judge call bills $26 and reserves about $115.
+	run, err := Open(ctx, cfg, Options{MaxCostUSD: 450})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	run.chunkSize = 2
+	_, err = run.Execute(ctx, All)
+	if !errors.Is(err, sampler.ErrBudget) {
+		t.Fatalf("Execute = %v, want the budget", err)
+	}
+	st, err := store.Open(ctx, run.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	verdicts := 0
+	if err := st.Scores(ctx, "rubric", func(record.Score) error { verdicts++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	judged := fake.requests["judge"]
+	fake.mu.Unlock()
+	if judged == 0 || verdicts > judged+chunksInFlight*run.chunkSize || verdicts >= 12 {
+		t.Errorf("%d verdicts stored for %d paid judge calls: the walk went on past the budget's chunk", verdicts, judged)
+	}
+}
+
+// TestStoredCallsPreferAnswers: a key stored twice (a schema-1 call the
+// migration could not file under its generation, answered again since)
+// reads as its answer, whichever row the store returns first.
+func TestStoredCallsPreferAnswers(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	subject := strings.Repeat("a", 64)
+	key := strings.Repeat("b", 64)
+	failed := record.Generation{Key: key, QueryID: legacyCallID("rubric", subject), Model: "grader", Error: "status 503",
+		Purpose: record.PurposeJudge, Caller: "rubric", Subject: subject}
+	answered := failed
+	answered.QueryID, answered.Error, answered.OutputText = "7", "", `{"passed": true}`
+	for _, order := range [][]record.Generation{{failed, answered}, {answered, failed}} {
+		if err := st.PutGenerations(ctx, order); err != nil {
+			t.Fatal(err)
+		}
+		c := &judgeCalls{x: &execution{Run: &Run{}, st: st}, je: judgeEntry{cfg: config.Judge{Name: "rubric"}}}
+		into := map[string]record.Generation{}
+		done, err := c.stored(ctx, []string{subject}, into)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := into[key]; g.Error != "" || !done.Has(key) {
+			t.Fatalf("stored read %+v (done %v); want the answer", g, done.Has(key))
+		}
 	}
 }

@@ -81,10 +81,8 @@ func (r *Run) storedKeys(ctx context.Context, est *Estimate) (done *keyset.Set, 
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil
-		case errors.Is(err, store.ErrOlderSchema):
-			return problem.Input(err, "a run (not a dry run) of this dars migrates it; then dry-run again")
 		case err != nil:
-			return err
+			return storeProblem(err)
 		}
 		err = fn(st)
 		if cerr := st.Close(); err == nil {

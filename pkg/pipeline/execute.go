@@ -148,13 +148,21 @@ func (r *Run) openStore(ctx context.Context) (*store.Store, error) {
 		return nil, problem.Input(fmt.Errorf("create output directory: %w", err), "")
 	}
 	st, err := store.Open(ctx, r.dir)
+	return st, storeProblem(err)
+}
+
+// storeProblem marks the store errors a user can fix as input problems,
+// with the fix.
+func storeProblem(err error) error {
 	switch {
 	case errors.Is(err, store.ErrLocked):
-		return nil, problem.Input(err, "wait for the other run to finish, or give this one another --out or run name")
+		return problem.Input(err, "wait for the other run to finish, or give this one another --out or run name")
 	case errors.Is(err, store.ErrNewerSchema):
-		return nil, problem.Input(err, "this run was written by a newer dars: use it, or another --out")
+		return problem.Input(err, "this store was written by a newer dars: use that dars, or another --out (or cache:)")
+	case errors.Is(err, store.ErrOlderSchema):
+		return problem.Input(err, "a run (not a dry run) of this dars migrates it; then dry-run again")
 	}
-	return st, err
+	return err
 }
 
 // execution is one Execute: the run, its store, and what its stages

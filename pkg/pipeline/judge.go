@@ -18,7 +18,8 @@ import (
 )
 
 // judgeChunk is how many generations the judge stage scores and commits at
-// a time: enough to keep every core busy, few enough that memory stays flat.
+// a time (Run.chunkSize): enough to keep every core busy, few enough that
+// memory stays flat.
 const judgeChunk = 4096
 
 // judgeAll scores every stored sample of the plan that a judge has no
@@ -66,7 +67,7 @@ func (x *execution) eachChunk(ctx context.Context, decided *keyset.Set, fn func(
 		if decided.Has(g.Key) {
 			return nil
 		}
-		if todo = append(todo, g); len(todo) < judgeChunk {
+		if todo = append(todo, g); len(todo) < x.chunkSize {
 			return nil
 		}
 		return flush()
@@ -148,9 +149,12 @@ func (x *execution) judgeWithCalls(ctx context.Context, je judgeEntry, decided *
 	err = x.eachChunk(gctx, decided, func(gens []record.Generation) error {
 		gens = append([]record.Generation(nil), gens...) // the chunk outlives the callback
 		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err // an earlier chunk stopped the walk while this one waited for its turn
+			}
 			err := x.judgeCallChunk(gctx, c, gens)
-			if err != nil {
-				stopCalls(err)
+			if err != nil && !errors.Is(err, sampler.ErrModelStopped) && !errors.Is(err, sampler.ErrBudget) {
+				stopCalls(err) // a failed commit: nothing more may be paid for
 			}
 			return err
 		})
@@ -162,12 +166,13 @@ func (x *execution) judgeWithCalls(ctx context.Context, je judgeEntry, decided *
 		x.emit(Event{Kind: CallEnd, Stage: Judge, Purpose: record.PurposeJudge, Caller: je.cfg.Name, Progress: sum})
 	}
 	switch {
-	case errors.Is(werr, sampler.ErrModelStopped) && cerr != nil:
-		err = cerr // says which model stopped, as a candidate's stop does
 	case werr != nil:
-		err = werr
+		err = werr // the first chunk's failure; the walk stopped on it
 	case err == nil:
 		err = cerr
+	}
+	if errors.Is(err, sampler.ErrModelStopped) && errors.Is(cerr, sampler.ErrModelStopped) {
+		err = cerr // names the model that stopped, as a candidate's stop does
 	}
 	switch {
 	case err == nil:
@@ -220,9 +225,11 @@ func (x *execution) judgeCallChunk(ctx context.Context, c *judgeCalls, gens []re
 		return err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.failed += failed
-	c.mu.Unlock()
-	return nil
+	// The budget is spent: the chunk's verdicts are stored (those it could
+	// not pay for undecided), and the walk stops here.
+	return c.overBudget
 }
 
 // judgeCalls is one judge's stream of calls, opened on its first ask.
@@ -236,6 +243,8 @@ type judgeCalls struct {
 	opts     sampler.Options
 	sampling config.Sampling
 	failed   int // committed verdicts that failed calls left undecided
+	// overBudget is the budget's stop once a chunk's calls met it.
+	overBudget error
 }
 
 // legacyCallID names an llm judge's call about one generation in the
@@ -356,6 +365,11 @@ func (c *judgeCalls) ask(ctx context.Context, gens []record.Generation, prompts 
 	if errors.Is(waitErr, sampler.ErrModelStopped) {
 		return nil, waitErr // as a candidate's stop does, the judge's stops the run here
 	}
+	if errors.Is(waitErr, sampler.ErrBudget) {
+		c.mu.Lock()
+		c.overBudget = waitErr
+		c.mu.Unlock()
+	}
 	out := make([][]judge.Reply, len(prompts))
 	for k := range prompts {
 		out[k] = make([]judge.Reply, len(keys[k]))
@@ -383,7 +397,10 @@ func (c *judgeCalls) stored(ctx context.Context, subjects []string, into map[str
 	var done keyset.Builder
 	for _, s := range subjects {
 		err := c.x.st.Calls(ctx, record.PurposeJudge, c.je.cfg.Name, s, func(g record.Generation) error {
-			if into != nil {
+			// A key can be stored twice: a call filed by store schema 1 under
+			// a made-up id the migration could not resolve, answered again
+			// since. The answer wins over the error.
+			if old, ok := into[g.Key]; into != nil && (!ok || old.Error != "") {
 				into[g.Key] = g
 			}
 			if g.Error != "" {

@@ -82,6 +82,8 @@ type Run struct {
 	judges   []judgeEntry
 	keys     *keyset.Set // every generation key the plan owes
 	parts    *parts      // what shards wrote (an unsharded run only); nil when none
+
+	chunkSize int // generations judged and committed at a time (judgeChunk; tests lower it)
 }
 
 // judgeEntry is one configured judge, built.
@@ -115,7 +117,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (_ *Run, err err
 	if opts.Version == "" {
 		opts.Version = "devel"
 	}
-	r := &Run{cfg: cfg, opts: opts, dir: cfg.RunDir()}
+	r := &Run{cfg: cfg, opts: opts, dir: cfg.RunDir(), chunkSize: judgeChunk}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, r.Close())

@@ -238,8 +238,9 @@ func TestMerge(t *testing.T) {
 		}
 	}
 	cmp := func(a, b *int) int { return *a - *b }
+	first := func(kept, other *int) bool { return false }
 	var got []int
-	err := merge(cmp, func(x int) error { got = append(got, x); return nil }, ints(1, 4, 6), ints(2, 4, 9), ints(), ints(0, 6, 7))
+	err := merge(cmp, first, func(x int) error { got = append(got, x); return nil }, ints(1, 4, 6), ints(2, 4, 9), ints(), ints(0, 6, 7))
 	if err != nil || !slices.Equal(got, []int{0, 1, 2, 4, 6, 7, 9}) {
 		t.Fatalf("merge = %v, %v", got, err)
 	}
@@ -251,12 +252,12 @@ func TestMerge(t *testing.T) {
 		return boom
 	}
 	got = nil
-	if err := merge(cmp, func(x int) error { got = append(got, x); return nil }, ints(1, 5), failing); !errors.Is(err, boom) {
+	if err := merge(cmp, first, func(x int) error { got = append(got, x); return nil }, ints(1, 5), failing); !errors.Is(err, boom) {
 		t.Fatalf("merge with a failing stream = %v (rows %v), want its error", err, got)
 	}
 	stop := errors.New("stop")
 	got = nil
-	err = merge(cmp, func(x int) error {
+	err = merge(cmp, first, func(x int) error {
 		got = append(got, x)
 		if x == 2 {
 			return stop
@@ -265,5 +266,30 @@ func TestMerge(t *testing.T) {
 	}, ints(1, 2, 3), ints(2, 4))
 	if !errors.Is(err, stop) || !slices.Equal(got, []int{1, 2}) {
 		t.Fatalf("merge stopped by fn = %v, %v", got, err)
+	}
+
+	// Equal rows: the first stream's, unless prefer picks a later one (here
+	// the row whose tag is set, as a part's answered sample beats the
+	// store's failed one).
+	type row struct {
+		k   int
+		tag string
+	}
+	rows := func(rs ...row) func(func(row) error) error {
+		return func(emit func(row) error) error {
+			for _, r := range rs {
+				if err := emit(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	var kept []row
+	err = merge(func(a, b *row) int { return a.k - b.k }, func(kept, other *row) bool { return kept.tag == "" && other.tag != "" },
+		func(r row) error { kept = append(kept, r); return nil },
+		rows(row{1, "store"}, row{2, ""}, row{3, "store"}), rows(row{1, "part"}, row{2, "part"}, row{3, ""}))
+	if want := []row{{1, "store"}, {2, "part"}, {3, "store"}}; err != nil || !slices.Equal(kept, want) {
+		t.Fatalf("merge with prefer = %v, %v; want %v", kept, err, want)
 	}
 }

@@ -12,9 +12,11 @@ import (
 )
 
 // eachGeneration calls fn for every stored sample of the plan, in output
-// order, with the shard parts' samples merged in (a key both hold is the
-// store's). Rows stream from the store and the part files: memory does not
-// grow with the run. It stops at fn's first error and returns it.
+// order, with the shard parts' samples merged in (of a key both hold, the
+// store's row unless only the part's is without error: the sample stage
+// counts either as done). Rows stream from the store and the part files:
+// memory does not grow with the run. It stops at fn's first error and
+// returns it.
 func (x *execution) eachGeneration(ctx context.Context, fn func(record.Generation) error) error {
 	streams := []func(func(record.Generation) error) error{
 		func(emit func(record.Generation) error) error { return x.st.Generations(ctx, emit) },
@@ -27,7 +29,8 @@ func (x *execution) eachGeneration(ctx context.Context, fn func(record.Generatio
 			})
 		}
 	}
-	return merge(record.CompareGenerations, func(g record.Generation) error {
+	answered := func(kept, other *record.Generation) bool { return kept.Error != "" && other.Error == "" }
+	return merge(record.CompareGenerations, answered, func(g record.Generation) error {
 		if !x.keys.Has(g.Key) {
 			return nil
 		}
@@ -37,9 +40,10 @@ func (x *execution) eachGeneration(ctx context.Context, fn func(record.Generatio
 
 // eachScore calls fn for every stored verdict on the plan's samples by a
 // configured judge as configured now, in output order, with the shard
-// parts' verdicts merged in. A verdict a failed judge call left undecided
-// reads as record.StatusError, as every output shows it. It stops at fn's
-// first error and returns it.
+// parts' verdicts merged in (a decided verdict wins over one a failed
+// judge call left undecided). A verdict left undecided reads as
+// record.StatusError, as every output shows it. It stops at fn's first
+// error and returns it.
 func (x *execution) eachScore(ctx context.Context, fn func(record.Score) error) error {
 	// Only verdicts of each judge's current configuration count: a changed
 	// judge's old verdicts wait for `dars judge` to replace them.
@@ -77,7 +81,10 @@ func (x *execution) eachScore(ctx context.Context, fn func(record.Score) error) 
 			})
 		}
 	}
-	return merge(record.CompareScores, func(s record.Score) error {
+	decidedWins := func(kept, other *record.Score) bool {
+		return kept.Status == record.StatusCallFailed && other.Status != record.StatusCallFailed
+	}
+	return merge(record.CompareScores, decidedWins, func(s record.Score) error {
 		if !x.keys.Has(s.GenerationKey) {
 			return nil
 		}
@@ -90,10 +97,10 @@ func (x *execution) eachScore(ctx context.Context, fn func(record.Score) error) 
 
 // merge calls fn for every row of the streams in cmp order; each stream
 // yields its rows in that order with no two equal. Rows of several streams
-// that compare equal are one row: the first stream's is taken. Only one row
-// per stream is held. It stops at the first error of fn or of a stream and
-// returns it.
-func merge[R any](cmp func(a, b *R) int, fn func(R) error, streams ...func(emit func(R) error) error) error {
+// that compare equal are one row: the first stream's, unless prefer(kept,
+// other) says a later one's is better. Only one row per stream is held. It
+// stops at the first error of fn or of a stream and returns it.
+func merge[R any](cmp func(a, b *R) int, prefer func(kept, other *R) bool, fn func(R) error, streams ...func(emit func(R) error) error) error {
 	if len(streams) == 1 {
 		return streams[0](fn)
 	}
@@ -142,6 +149,9 @@ func merge[R any](cmp func(a, b *R) int, fn func(R) error, streams ...func(emit 
 		row := min.row
 		for _, h := range heads {
 			for h.ok && cmp(&h.row, &row) == 0 {
+				if prefer(&row, &h.row) {
+					row = h.row
+				}
 				h.row, h.ok = h.next()
 			}
 		}

@@ -161,7 +161,8 @@ func completeShards(dirs []string) error {
 	count, have := 0, map[int]bool{}
 	for _, d := range dirs {
 		var i, k int
-		if n, _ := fmt.Sscanf(filepath.Base(d), "shard-%d-of-%d", &i, &k); n != 2 || k < 1 || i < 0 || i >= k {
+		n, _ := fmt.Sscanf(filepath.Base(d), "shard-%d-of-%d", &i, &k)
+		if n != 2 || k < 1 || i < 0 || i >= k || filepath.Base(d) != (Shard{Index: i, Count: k}).Dir() {
 			return problem.Input(fmt.Errorf("shard parts: %s is not a shard directory (shard-i-of-k)", d), "move it out of the run directory")
 		}
 		if count != 0 && k != count {

@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,6 +59,42 @@ func TestShardsPartition(t *testing.T) {
 	for i, c := range counts {
 		if c < n/k*8/10 || c > n/k*12/10 {
 			t.Errorf("shard %d holds %d of %d queries", i, c, n)
+		}
+	}
+}
+
+// TestCompleteShards: the parts must be every shard of one split, each with
+// its generations, and a directory only like a shard's (a backup copy) is
+// refused rather than read as a part.
+func TestCompleteShards(t *testing.T) {
+	mk := func(t *testing.T, names ...string) []string {
+		root := t.TempDir()
+		var dirs []string
+		for _, n := range names {
+			d := filepath.Join(root, n)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, "generations.parquet"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dirs = append(dirs, d)
+		}
+		return dirs
+	}
+	for _, tt := range []struct {
+		names []string
+		want  string // "" for no error
+	}{
+		{[]string{"shard-0-of-2", "shard-1-of-2"}, ""},
+		{[]string{"shard-0-of-2"}, "shard 1/2 not done yet"},
+		{[]string{"shard-0-of-2", "shard-1-of-3"}, "belongs to a split in 3"},
+		{[]string{"shard-0-of-2", "shard-1-of-2", "shard-1-of-2.bak"}, "is not a shard directory"},
+		{[]string{"shard-00-of-2", "shard-1-of-2"}, "is not a shard directory"},
+	} {
+		err := completeShards(mk(t, tt.names...))
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("completeShards(%q) = %v, want %q", tt.names, err, tt.want)
 		}
 	}
 }

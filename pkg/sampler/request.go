@@ -67,6 +67,13 @@ func (mr *modelRun) send(r *request) error {
 		mr.s.results <- result{model: mr.mi, batch: r.batch, rows: rows, requests: requests, retries: retries, usageEstimated: estimated}
 		requests, retries = 0, 0
 	}
+	// Samples left when send returns are given up: the writer settles them
+	// with the reason, so their batch does not wait for them.
+	defer func() {
+		if len(indices) > 0 {
+			mr.s.results <- result{model: mr.mi, batch: r.batch, abandoned: int64(len(indices)), requests: requests, retries: retries}
+		}
+	}()
 	// fail records the first k pending samples as permanent errors.
 	fail := func(k int, msg string) {
 		rows := make([]record.Generation, k)
@@ -79,7 +86,7 @@ func (mr *modelRun) send(r *request) error {
 		indices, seeds, keys, tries = indices[k:], seeds[k:], keys[k:], tries[k:]
 	}
 	for len(indices) > 0 {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || reqCtx.Err() != nil {
 			return nil // cancelled, out of budget or the model stopped: what is missing stays missing
 		}
 		take := min(len(indices), mr.ep.requestCap())
@@ -106,6 +113,7 @@ func (mr *modelRun) send(r *request) error {
 				pe = &provider.Error{Model: m.Config.Name, Message: err.Error(), Retryable: true}
 			}
 			if pe.Fatal {
+				mr.fail(err) // before the samples are given up: they are the stop's
 				return err
 			}
 			if pe.Param == "n" && take > 1 {
@@ -187,6 +195,7 @@ func (mr *modelRun) call(ctx, reqCtx context.Context, req provider.Request) (rep
 	reserved := estimateCost(req, price)
 	if !spend.reserve(reserved) {
 		ep.slots.Release(epoch, false, false)
+		mr.s.stopIssuing(ErrBudget) // now, not when the budget's watcher runs: the samples given up say why
 		return reply{}, errNotSent
 	}
 	resp, err := mr.model.Provider.Generate(reqCtx, req)

@@ -208,23 +208,35 @@ func TestBatchesWait(t *testing.T) {
 	}
 }
 
-// TestCancelledStreamSettlesBatches: cancelling a stream's context settles
-// its batches (Wait returns) without Close, and Close returns the
-// context's error.
+// blockingProvider answers nothing until its request's context ends, as an
+// endpoint that hangs does; started hears of every request it got.
+type blockingProvider struct{ started chan struct{} }
+
+func (p *blockingProvider) Generate(ctx context.Context, req provider.Request) (provider.Response, error) {
+	select {
+	case p.started <- struct{}{}:
+	default: // the test heard of one; a request sent as the cancellation spreads must not block
+	}
+	<-ctx.Done()
+	return provider.Response{}, ctx.Err()
+}
+
+// TestCancelledStreamSettlesBatches: cancelling a stream's context (and
+// the in-flight one, as a second Ctrl-C does) settles its batches (Wait
+// returns) without Close, requests in flight included, and Close returns
+// the context's error.
 func TestCancelledStreamSettlesBatches(t *testing.T) {
-	block := make(chan struct{})
-	defer close(block)
-	f := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) {
-		<-block
-		return answer(r), nil
-	}}
+	p := &blockingProvider{started: make(chan struct{}, 10)}
+	m := fakeModel("a", "off", 2, nil)
+	m.Provider = p
 	ctx, cancel := context.WithCancel(context.Background())
 	sched := NewScheduler(SchedulerOptions{Backoff: time.Millisecond, InFlight: ctx})
-	s := sched.Open(ctx, testOptions(t, &memStore{}, fakeModel("a", "off", 2, f)))
+	s := sched.Open(ctx, testOptions(t, &memStore{}, m))
 	b, err := s.Submit(testWork(5, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	<-p.started // a request is in flight
 	cancel()
 	if err := b.Wait(context.Background()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait = %v, want context.Canceled", err)
@@ -243,4 +255,86 @@ func TestStoppedErrorKeepsTheCause(t *testing.T) {
 	if !errors.Is(err, ErrModelStopped) || !errors.Is(err, cause) {
 		t.Fatalf("err = %v; want ErrModelStopped wrapping the provider's error", err)
 	}
+}
+
+// TestBatchAfterAModelStopped: in a stream of two models, a batch
+// submitted after one model stopped says so, although the other model
+// serves it.
+func TestBatchAfterAModelStopped(t *testing.T) {
+	good := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) { return answer(r), nil }}
+	bad := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) {
+		return provider.Response{}, &provider.Error{Model: "bad", StatusCode: 401, Fatal: true, Message: "unauthorized"}
+	}}
+	sched := NewScheduler(SchedulerOptions{Backoff: time.Millisecond})
+	s := sched.Open(context.Background(), testOptions(t, &memStore{}, fakeModel("bad", "off", 1, bad), fakeModel("good", "off", 1, good)))
+	b1, err := s.Submit(testWork(1, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *StoppedError
+	if err := b1.Wait(context.Background()); !errors.As(err, &se) {
+		t.Fatalf("first batch: %v, want the bad model's StoppedError", err)
+	}
+	w := testWork(1, 1)
+	w[0].Variant.VariantID = 1
+	b2, err := s.Submit(w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Wait(context.Background()); !errors.As(err, &se) || se.Model != "bad" {
+		t.Fatalf("second batch: %v, want the bad model's StoppedError (it owed samples the stopped model cannot give)", err)
+	}
+	if _, err := s.Close(); !errors.Is(err, ErrModelStopped) {
+		t.Fatalf("Close = %v", err)
+	}
+}
+
+// TestStoppedModelsInFlightSettleTheBatch: when a model stops, its
+// requests already in flight are committed before the batch's Wait
+// returns: a paid sample is never outside the store when the caller reads
+// it.
+func TestStoppedModelsInFlightSettleTheBatch(t *testing.T) {
+	release, slow := make(chan struct{}), make(chan struct{})
+	f := &fakeProvider{generate: func(call int, r provider.Request) (provider.Response, error) {
+		if call == 1 {
+			close(slow)
+			<-release
+			return answer(r), nil
+		}
+		<-slow // the first request is in flight before the second fails
+		return provider.Response{}, &provider.Error{Model: "a", StatusCode: 401, Fatal: true, Message: "unauthorized"}
+	}}
+	st := &memStore{}
+	stopped := make(chan struct{})
+	var once sync.Once
+	sched := NewScheduler(SchedulerOptions{Backoff: time.Millisecond})
+	opts := testOptions(t, st, fakeModel("a", "off", 2, f))
+	opts.Sampling.Samples = 1
+	opts.Progress = func(p Progress) {
+		if p.Models[0].Failed != "" {
+			once.Do(func() { close(stopped) })
+		}
+	}
+	s := sched.Open(context.Background(), opts)
+	b, err := s.Submit(testWork(3, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-stopped // the writer has taken in the stop
+	select {
+	case <-b.done:
+		t.Fatal("the batch settled while one of its requests was in flight")
+	default:
+	}
+	close(release)
+	if err := b.Wait(context.Background()); !errors.Is(err, ErrModelStopped) {
+		t.Fatalf("Wait = %v, want the model's stop", err)
+	}
+	st.mu.Lock()
+	n := len(st.rows)
+	st.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d samples committed when Wait returned, want the 1 in flight", n)
+	}
+	s.Close()
 }

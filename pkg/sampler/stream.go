@@ -69,6 +69,7 @@ type Batch struct {
 
 	// Under the stream's mu:
 	left    []int64 // per model, owed samples neither committed nor given up
+	taken   []int64 // per model, owed samples handed to workers
 	pending int64   // sum of left
 	err     error   // why samples were given up, the first reason
 	done    chan struct{}
@@ -122,7 +123,7 @@ func (st *Stream) Submit(work []Work, done func(key string) bool) (*Batch, error
 		done = st.opts.holds
 	}
 	b := &Batch{work: work, owed: make([]*owedSet, len(st.models)), left: make([]int64, len(st.models)),
-		done: make(chan struct{})}
+		taken: make([]int64, len(st.models)), done: make(chan struct{})}
 	for i := range b.owed {
 		b.owed[i] = newOwedSet(len(work), st.opts.Sampling.Samples)
 	}
@@ -145,6 +146,9 @@ func (st *Stream) Submit(work []Work, done func(key string) bool) (*Batch, error
 		mp := &st.progress.Models[i]
 		mp.Total += planned
 		mp.Stored += planned - b.owed[i].count
+		if b.owed[i].count > 0 && mr.failed && b.err == nil {
+			b.err = mr.stopReason()
+		}
 		if b.owed[i].count == 0 || mr.failed {
 			continue
 		}
@@ -155,11 +159,6 @@ func (st *Stream) Submit(work []Work, done func(key string) bool) (*Batch, error
 	}
 	switch {
 	case b.pending == 0:
-		for i, mr := range st.models {
-			if mr.failed && b.owed[i].count > 0 && b.err == nil {
-				b.err = st.models[i].stopReason()
-			}
-		}
 		close(b.done)
 		return b, nil
 	case st.resultsClosed || st.issueDone:
@@ -177,7 +176,9 @@ func (st *Stream) Submit(work []Work, done func(key string) bool) (*Batch, error
 
 // Wait returns once every owed sample of the batch is committed (nil), or
 // given up: then it returns why (a model stopped, the budget, a cancelled
-// stream, a failed commit). It returns ctx's error when ctx is done first.
+// stream, a failed commit). A sample sent before its model stopped or the
+// stream stopped issuing is committed before Wait returns. It returns
+// ctx's error when ctx is done first.
 func (b *Batch) Wait(ctx context.Context) error {
 	select {
 	case <-b.done:
@@ -259,10 +260,14 @@ func (st *Stream) maybeFinish() {
 }
 
 // stopCause is why the stream gives up samples it was owed: the budget, a
-// failed commit, or the context's error. st.mu need not be held.
+// failed commit, or the context's error (the stream's, or the in-flight
+// one's: a worker can see either cancelled before the cancellation reaches
+// the stream's own contexts). st.mu need not be held.
 func (st *Stream) stopCause() error {
-	if err := context.Cause(st.issue); err != nil {
-		return err
+	for _, ctx := range []context.Context{st.issue, st.ctx, st.reqCtx} {
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
 	}
 	return errors.New("stream closed")
 }
@@ -311,16 +316,8 @@ func (mr *modelRun) work() {
 	}()
 	var last rendered
 	for {
-		r, ok, err := mr.next(&last)
-		if err != nil {
-			mr.fail(err)
-			return
-		}
-		if !ok {
-			return
-		}
-		if err := mr.send(&r); err != nil {
-			mr.fail(err)
+		r, ok := mr.next(&last)
+		if !ok || mr.send(&r) != nil {
 			return
 		}
 	}
@@ -328,27 +325,34 @@ func (mr *modelRun) work() {
 
 // next waits for the model's next request: the oldest batch's owed samples
 // not taken yet, at most the endpoint's n cap. ok is false once the model
-// or the stream stops, or the stream is closed with nothing left.
-func (mr *modelRun) next(last *rendered) (request, bool, error) {
+// or the stream stops, or the stream is closed with nothing left. A prompt
+// that does not render stops the model, its samples given up.
+func (mr *modelRun) next(last *rendered) (request, bool) {
 	st := mr.s
 	for {
 		if mr.ctx.Err() != nil {
-			return request{}, false, nil
+			return request{}, false
 		}
 		st.mu.Lock()
 		for len(mr.queue) > 0 {
 			b := mr.queue[0]
 			if wi, indices, ok := b.owed[mr.mi].take(mr.ep.requestCap()); ok {
+				b.taken[mr.mi] += int64(len(indices))
 				st.mu.Unlock()
 				r, err := mr.build(b, wi, indices, last)
-				return r, err == nil, err
+				if err != nil {
+					mr.fail(err)
+					st.results <- result{model: mr.mi, batch: b, abandoned: int64(len(indices))}
+					return request{}, false
+				}
+				return r, true
 			}
 			mr.queue[0] = nil
 			mr.queue = mr.queue[1:]
 		}
 		if st.closed {
 			st.mu.Unlock()
-			return request{}, false, nil
+			return request{}, false
 		}
 		changed := st.changed
 		st.mu.Unlock()

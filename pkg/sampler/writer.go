@@ -15,6 +15,7 @@ type result struct {
 	requests       int64 // requests sent since this worker's last result
 	retries        int64
 	usageEstimated int64 // rows whose tokens were estimated
+	abandoned      int64 // samples of batch the worker gave up on (the model or the stream stopped)
 	failed         *StoppedError
 }
 
@@ -28,11 +29,13 @@ type writer struct {
 	err     error           // the first commit error; later groups are dropped
 }
 
-// settled is how many of a batch's samples of one model a commit settles.
+// settled is how many of a batch's samples of one model a commit settles:
+// stored, or given up.
 type settled struct {
-	batch *Batch
-	model int
-	n     int64
+	batch     *Batch
+	model     int
+	n         int64
+	abandoned bool
 }
 
 // loop reads results until the channel closes, committing in groups: it
@@ -82,10 +85,18 @@ func (w *writer) loop() {
 func (w *writer) add(r result) {
 	if r.failed != nil {
 		w.stopModel(r.model, r.failed)
+		if w.s.opts.Progress != nil {
+			w.s.opts.Progress(w.s.snapshot()) // the stop is news at once
+		}
 		return
 	}
 	w.pending = append(w.pending, r.rows...)
-	w.settle = append(w.settle, settled{batch: r.batch, model: r.model, n: int64(len(r.rows))})
+	if len(r.rows) > 0 {
+		w.settle = append(w.settle, settled{batch: r.batch, model: r.model, n: int64(len(r.rows))})
+	}
+	if r.abandoned > 0 {
+		w.settle = append(w.settle, settled{batch: r.batch, model: r.model, n: r.abandoned, abandoned: true})
+	}
 	c := &w.counts[r.model]
 	c.Requests += r.requests
 	c.Retries += r.retries
@@ -101,8 +112,9 @@ func (w *writer) add(r result) {
 	}
 }
 
-// stopModel records why model mi stopped and gives up what it still owed
-// every open batch.
+// stopModel records why model mi stopped and gives up the samples no
+// worker took of every open batch; the ones in flight settle as they come
+// back, committed or given up by their worker.
 func (w *writer) stopModel(mi int, why *StoppedError) {
 	st := w.s
 	st.mu.Lock()
@@ -112,9 +124,9 @@ func (w *writer) stopModel(mi int, why *StoppedError) {
 	mr.queue = nil
 	st.progress.Models[mi].Failed = why.Error()
 	st.open = settleBatches(st.open, func(b *Batch) {
-		if b.left[mi] > 0 {
-			b.pending -= b.left[mi]
-			b.left[mi] = 0
+		if n := min(b.owed[mi].count-b.taken[mi], b.left[mi]); n > 0 {
+			b.pending -= n
+			b.left[mi] -= n
 			if b.err == nil {
 				b.err = why
 			}
@@ -122,13 +134,14 @@ func (w *writer) stopModel(mi int, why *StoppedError) {
 	})
 }
 
-// commit stores the pending group, then counts it and settles its batches.
+// commit stores the pending group, then counts it and settles its batches,
+// given-up samples included.
 func (w *writer) commit(ctx context.Context) {
 	st := w.s
-	if len(w.pending) == 0 {
+	if len(w.pending) == 0 && len(w.settle) == 0 {
 		return
 	}
-	if w.err == nil {
+	if w.err == nil && len(w.pending) > 0 {
 		if err := st.opts.Commit(ctx, w.pending); err != nil {
 			w.err = err
 			st.stopIssuing(err) // what cannot be stored must not be paid for
@@ -149,9 +162,14 @@ func (w *writer) commit(ctx context.Context) {
 			m.CostUSD += c.CostUSD
 		}
 		for _, s := range w.settle {
-			n := min(s.n, s.batch.left[s.model]) // a stopped model's left is 0
+			n := min(s.n, s.batch.left[s.model])
 			s.batch.left[s.model] -= n
 			s.batch.pending -= n
+			if s.abandoned && s.batch.err == nil {
+				if s.batch.err = st.models[s.model].stopReason(); s.batch.err == nil {
+					s.batch.err = st.stopCause()
+				}
+			}
 		}
 		st.open = settleBatches(st.open, nil)
 	}
