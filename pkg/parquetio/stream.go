@@ -2,6 +2,7 @@ package parquetio
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -198,6 +199,23 @@ func WriteFileAtomic(path string, b []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// RemoveStaleTemps removes the temp files an atomic write of path left
+// behind when its process died before the rename (path + ".tmp-*"), and
+// returns how many it removed. Call it only while no write of path can be
+// going on (under the run directory's lock).
+func RemoveStaleTemps(path string) (int, error) {
+	stale, err := filepath.Glob(path + ".tmp-*")
+	if err != nil {
+		return 0, err
+	}
+	for i, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return i, fmt.Errorf("remove stale temp file: %w", err)
+		}
+	}
+	return len(stale), nil
 }
 
 // atomicFile is a buffered temp file next to its final path

@@ -55,7 +55,10 @@ func (r *Run) Estimate(ctx context.Context) (Estimate, error) {
 	}
 	opts := r.samplingOptions()
 	opts.Done = done.Has
-	if est.Models, err = sampler.Estimate(r.work, opts); err != nil {
+	if est.Models, err = sampler.Estimate(ctx, r.work, opts); err != nil {
+		if ctx.Err() != nil {
+			return est, err
+		}
 		return est, problem.Input(err, "")
 	}
 	est.Total = sampler.EstimateTotal(est.Models)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/darslabs/dars/pkg/parquetio"
 	"github.com/darslabs/dars/pkg/problem"
 	"github.com/darslabs/dars/pkg/sampler"
 	"github.com/darslabs/dars/pkg/store"
@@ -148,8 +149,28 @@ func (r *Run) openStore(ctx context.Context) (*store.Store, error) {
 		return nil, problem.Input(fmt.Errorf("create output directory: %w", err), "")
 	}
 	st, err := store.Open(ctx, r.dir)
-	return st, storeProblem(err)
+	if err != nil {
+		return nil, storeProblem(err)
+	}
+	// Under the lock no other write can be going on: what a killed export
+	// left behind goes.
+	removed := 0
+	for _, name := range outputFiles {
+		n, err := parquetio.RemoveStaleTemps(r.path(name))
+		removed += n
+		if err != nil {
+			return nil, errors.Join(err, st.Close())
+		}
+	}
+	if removed > 0 {
+		r.opts.Log.Info("removed temp files a killed export left", "files", removed, "dir", r.dir)
+	}
+	return st, nil
 }
+
+// outputFiles are the files a run writes beside its store.
+var outputFiles = [...]string{"variants.parquet", "generations.parquet", "sim_truth.parquet", "scores.parquet",
+	"labels.parquet", "routes.parquet", "manifest.json"}
 
 // storeProblem marks the store errors a user can fix as input problems,
 // with the fix.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -78,34 +79,74 @@ func (x *execution) eachChunk(ctx context.Context, decided *keyset.Set, fn func(
 	return err
 }
 
+// verdictGroup is the most verdicts one commit stores: the judge stage
+// commits verdicts as they come, so a kill loses at most the group being
+// committed and the verdicts in flight.
+const verdictGroup = 256
+
 // judgeChunk scores gens with a judge that calls no model, on every core,
-// and commits the verdicts. A cancelled ctx stops it before the commit:
-// nothing half-scored is stored, and the next pass scores the chunk again.
+// committing the verdicts as they come, a group at a time. A verdict
+// finished after ctx was cancelled is dropped (it may be the
+// cancellation's, not the judge's): the next pass scores it again.
 func (x *execution) judgeChunk(ctx context.Context, je judgeEntry, gens []record.Generation) error {
-	scores := make([]record.Score, len(gens))
-	g, gctx := errgroup.WithContext(ctx)
+	wctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	workers := runtime.GOMAXPROCS(0)
 	if w, ok := je.j.(interface{ Workers() int }); ok {
 		workers = max(workers, w.Workers())
 	}
-	for w := 0; w < workers; w++ {
-		g.Go(func() error {
-			for i := w; i < len(gens); i += workers {
-				if err := gctx.Err(); err != nil {
-					return err
+	results := make(chan record.Score)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(workers, len(gens)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for wctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(gens) {
+					return
 				}
-				scores[i] = x.score(gctx, je, gens[i])
+				s := x.score(wctx, je, gens[i])
+				if wctx.Err() != nil {
+					return
+				}
+				select {
+				case results <- s:
+				case <-wctx.Done():
+					return
+				}
 			}
-			return nil
-		})
+		}()
 	}
-	if err := g.Wait(); err != nil {
+	go func() { wg.Wait(); close(results) }()
+	var group []record.Score
+	var err error
+	for s := range results {
+		group = append(group, s)
+	take:
+		for len(group) < verdictGroup {
+			select {
+			case s, ok := <-results:
+				if !ok {
+					break take
+				}
+				group = append(group, s)
+			default:
+				break take
+			}
+		}
+		if err == nil {
+			if err = x.st.PutScores(context.WithoutCancel(ctx), group, je.hash); err != nil {
+				stop(err) // what cannot be stored must not be judged on
+			}
+		}
+		group = group[:0]
+	}
+	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err // the last verdicts may be the cancellation's, not the judge's
-	}
-	return x.st.PutScores(context.WithoutCancel(ctx), scores, je.hash)
+	return ctx.Err()
 }
 
 // score is je's verdict row on g: an error verdict for a failed sample.

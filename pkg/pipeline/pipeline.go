@@ -136,11 +136,17 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (_ *Run, err err
 		return nil, err
 	}
 	r.variants = variantsOf(r.queries, cfg.Paraphrase.IncludeOriginal)
+	if err := r.checkPlanSize(); err != nil {
+		return nil, err
+	}
 	r.work = make([]sampler.Work, len(r.variants))
 	for i, v := range r.variants {
 		r.work[i] = sampler.Work{Query: r.byID[v.QueryID], Variant: v}
 	}
-	if r.keys, err = sampler.PlanKeys(r.work, r.samplingOptions()); err != nil {
+	if r.keys, err = sampler.PlanKeys(ctx, r.work, r.samplingOptions()); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, problem.Input(err, "")
 	}
 	if !opts.Shard.Active() {
@@ -150,6 +156,21 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (_ *Run, err err
 	}
 	r.sched = sampler.NewScheduler(sampler.SchedulerOptions{InFlight: opts.InFlight, Log: opts.Log})
 	return r, nil
+}
+
+// maxPlanned is the most samples one run (or shard) plans: the plan holds
+// 32 bytes a sample (its key), so this is 3.2 GB of keys at the most.
+const maxPlanned = 100_000_000
+
+// checkPlanSize refuses a plan too large to hold before building it.
+func (r *Run) checkPlanSize() error {
+	n := int64(len(r.variants)) * int64(len(r.models)) * int64(max(r.cfg.Sampling.Samples, 0))
+	if n <= maxPlanned && n >= 0 {
+		return nil
+	}
+	return problem.Input(fmt.Errorf("the plan has %d samples (%d variants x %d models x %d samples), more than one run plans (%d)",
+		n, len(r.variants), len(r.models), r.cfg.Sampling.Samples, maxPlanned),
+		"split the run with --shard i/k, or lower dataset.limit or sampling.samples")
 }
 
 // promptHint is the fix of a template that does not parse or render.

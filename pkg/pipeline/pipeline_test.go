@@ -16,6 +16,7 @@ import (
 
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/parquetio"
+	"github.com/darslabs/dars/pkg/problem"
 	"github.com/darslabs/dars/pkg/record"
 )
 
@@ -291,5 +292,23 @@ func TestMerge(t *testing.T) {
 		rows(row{1, "store"}, row{2, ""}, row{3, "store"}), rows(row{1, "part"}, row{2, "part"}, row{3, ""}))
 	if want := []row{{1, "store"}, {2, "part"}, {3, "store"}}; err != nil || !slices.Equal(kept, want) {
 		t.Fatalf("merge with prefer = %v, %v; want %v", kept, err, want)
+	}
+}
+
+// TestPlanBounds: a plan too large to hold is refused before it is built,
+// with the fix; planning stops when its context is cancelled.
+func TestPlanBounds(t *testing.T) {
+	cfg := loadConfig(t, filepath.Join("..", "..", "examples", "quickstart", "dars.yaml"))
+	cfg.Out = t.TempDir()
+	huge := cfg
+	huge.Sampling.Samples = 1_000_000 // 150 variants x 3 models: 450 million samples
+	_, err := Open(context.Background(), huge, Options{})
+	if !problem.IsInput(err) || !strings.Contains(err.Error(), "more than one run plans") || len(problem.Hints(err)) == 0 {
+		t.Fatalf("Open of a 450-million-sample plan = %v; want an input error with a hint", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Open(ctx, cfg, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Open with a cancelled context = %v, want context.Canceled", err)
 	}
 }

@@ -1,6 +1,8 @@
 package sampler
 
 import (
+	"context"
+
 	"github.com/darslabs/dars/pkg/keyset"
 	"github.com/darslabs/dars/pkg/provider"
 )
@@ -24,10 +26,18 @@ func EachKey(work []Work, opts Options, fn func(Planned) error) error {
 
 // PlanKeys returns the generation key of every sample the plan owes, stored
 // or not: the set that outputs are exported from, so that generations left
-// in the store by an earlier prompt or parameter set never mix in.
-func PlanKeys(work []Work, opts Options) (*keyset.Set, error) {
+// in the store by an earlier prompt or parameter set never mix in. It stops
+// with ctx's error when ctx is done.
+func PlanKeys(ctx context.Context, work []Work, opts Options) (*keyset.Set, error) {
 	var b keyset.Builder
-	err := EachKey(work, opts, func(p Planned) error { return b.Add(p.Key) })
+	err := EachKey(work, opts, func(p Planned) error {
+		if p.SampleIndex == 0 && p.Model == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return b.Add(p.Key)
+	})
 	if err != nil {
 		return nil, err
 	}

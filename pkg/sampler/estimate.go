@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"context"
 	"iter"
 
 	"github.com/darslabs/dars/pkg/config"
@@ -49,9 +50,9 @@ type ModelEstimate struct {
 // Estimate plans every model's remaining samples exactly as Run would
 // (opts.Done is subtracted) and returns one ModelEstimate per model, in
 // opts.Models order. It sends nothing and calls neither Commit nor
-// Progress; it fails only when a prompt does not render. It streams over
-// the plan once and holds no per-sample state.
-func Estimate(work []Work, opts Options) ([]ModelEstimate, error) {
+// Progress; it fails when a prompt does not render, or with ctx's error when
+// ctx is done. It streams over the plan once and holds no per-sample state.
+func Estimate(ctx context.Context, work []Work, opts Options) ([]ModelEstimate, error) {
 	out := make([]ModelEstimate, len(opts.Models))
 	for i, m := range opts.Models {
 		out[i] = newModelEstimate(m, int64(len(work))*int64(max(opts.Sampling.Samples, 0)))
@@ -66,6 +67,9 @@ func Estimate(work []Work, opts Options) ([]ModelEstimate, error) {
 	}
 	err := eachSample(work, opts, func(msgs []provider.Message, p Planned) error {
 		if p.Work != cur {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			flush()
 			cur, prompt = p.Work, promptTokens(msgs)
 		}

@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"strings"
@@ -102,7 +103,7 @@ func TestEstimate(t *testing.T) {
 			if tt.done != nil {
 				opts.Done = inMap(tt.done(opts, tt.model))
 			}
-			got, err := Estimate(work, opts)
+			got, err := Estimate(context.Background(), work, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +144,7 @@ func TestEstimateSeveralModelsAndTotal(t *testing.T) {
 	a.Config.Name, b.Config.Name = "a", "b"
 	opts := Options{Seed: 1, Prompt: prompt, Models: []Model{a, b},
 		Sampling: config.Sampling{Samples: 5, MaxTokens: 8}}
-	es, err := Estimate(estimateWork(), opts)
+	es, err := Estimate(context.Background(), estimateWork(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestEstimateReportsTemplateErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := Options{Prompt: prompt, Models: []Model{estimateModel("openai", "off")}, Sampling: config.Sampling{Samples: 1}}
-	if _, err := Estimate(estimateWork(), opts); err == nil {
+	if _, err := Estimate(context.Background(), estimateWork(), opts); err == nil {
 		t.Fatal("a template that does not render must be an error")
 	}
 }

@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"context"
 	"github.com/darslabs/dars/pkg/keyset"
 
 	"testing"
@@ -65,7 +66,7 @@ func TestTemplateChangeChangesKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys, err := PlanKeys([]Work{{Query: q}}, Options{Seed: 1, Sampling: config.Sampling{Samples: 3}, Prompt: p,
+		keys, err := PlanKeys(context.Background(), []Work{{Query: q}}, Options{Seed: 1, Sampling: config.Sampling{Samples: 3}, Prompt: p,
 			Models: []Model{{Config: config.Model{Name: "m", Provider: "sim"}, Endpoint: "sim\x00m"}}})
 		if err != nil {
 			t.Fatal(err)

@@ -149,7 +149,7 @@ func TestRunSamplesEverythingOnceAndResumes(t *testing.T) {
 					t.Errorf("model %s: %+v", m.Model, m)
 				}
 			}
-			keys, err := PlanKeys(work, opts)
+			keys, err := PlanKeys(context.Background(), work, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
