@@ -94,6 +94,9 @@ func (r *Run) storedKeys(ctx context.Context, est *Estimate) (done *keyset.Set, 
 		return err
 	}
 	err = read(r.dir, func(st *store.Store) error {
+		if err := r.checkStore(ctx, st); err != nil {
+			return err
+		}
 		keys, err := st.DoneKeys(ctx)
 		if err != nil {
 			return err

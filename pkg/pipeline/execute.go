@@ -152,6 +152,9 @@ func (r *Run) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, storeProblem(err)
 	}
+	if err := r.checkStore(ctx, st); err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
 	// Under the lock no other write can be going on: what a killed export
 	// left behind goes.
 	removed := 0

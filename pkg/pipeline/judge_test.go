@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -119,5 +121,50 @@ func TestStaleTempsRemoved(t *testing.T) {
 		if strings.Contains(e.Name(), ".tmp-") && e.Name() != "notes.tmp-keep" {
 			t.Errorf("temp file left after the run: %s", e.Name())
 		}
+	}
+}
+
+// TestStoreLostRows: a store that holds fewer calls than the manifest
+// counts (its -wal lost after a crash) stops the run before anything is
+// paid again, and Recover brings the rows back from the Parquet files.
+func TestStoreLostRows(t *testing.T) {
+	cfg := loadConfig(t, filepath.Join("..", "..", "examples", "quickstart", "dars.yaml"))
+	cfg.Out = t.TempDir()
+	ctx := context.Background()
+	run, err := Open(ctx, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	if _, err := run.Execute(ctx, All); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(run.Dir(), store.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM generations WHERE rowid % 10 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	calls := &callLog{}
+	run.opts.Events = calls.event
+	_, err = run.Execute(ctx, All)
+	if !errors.Is(err, ErrDamagedStore) || !strings.Contains(err.Error(), "fewer than the 2250") {
+		t.Fatalf("Execute on a store that lost rows = %v, want ErrDamagedStore", err)
+	}
+	if n, streams := calls.sent(record.PurposeSample, ""); streams != 0 || n != 0 {
+		t.Fatalf("%d requests (%d streams) sent on a damaged store", n, streams)
+	}
+	rec, err := run.Recover(ctx)
+	if err != nil || rec.Generations != 2250 || rec.Scores != 2250 || len(rec.Moved) == 0 {
+		t.Fatalf("Recover = %+v, %v", rec, err)
+	}
+	res, err := run.Execute(ctx, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := calls.sent(record.PurposeSample, ""); n != 0 || res.Manifest.Counts.Generations != 2250 {
+		t.Fatalf("after Recover: %d requests, %d generations; want none paid again", n, res.Manifest.Counts.Generations)
 	}
 }

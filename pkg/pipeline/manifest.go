@@ -33,7 +33,11 @@ type Manifest struct {
 	JudgeCalls []ManifestJudgeCalls `json:"judge_calls,omitempty"`
 	// Spend is every paid call the store holds, by purpose (sample, judge):
 	// what the run's directory cost in all, earlier plans included.
-	Spend      []ManifestSpend    `json:"spend"`
+	Spend []ManifestSpend `json:"spend"`
+	// Store is the run store the manifest was written from: its id and
+	// size. A later run refuses a store that is not this one or holds less
+	// (lost or damaged): it would pay again for what was paid for.
+	Store      ManifestStore      `json:"store"`
 	Timings    map[string]float64 `json:"timings_seconds"` // this invocation, per stage
 	LastSample *sampler.Summary   `json:"last_sample,omitempty"`
 }
@@ -54,6 +58,12 @@ type ManifestJudgeCalls struct {
 	Judge string `json:"judge"`
 	Model string `json:"model"`
 	Spent
+}
+
+// ManifestStore names the run store behind a manifest and what it held.
+type ManifestStore struct {
+	ID string `json:"id"`
+	store.Size
 }
 
 // ManifestSpend is what the stored calls of one purpose cost.
@@ -210,6 +220,12 @@ func (x *execution) writeManifest(ctx context.Context, done counted, sum *sample
 	}
 	spend, err := x.st.Spend(ctx)
 	if err != nil {
+		return m, err
+	}
+	if m.Store.ID, err = x.st.ID(ctx); err != nil {
+		return m, err
+	}
+	if m.Store.Size, err = x.st.Size(ctx); err != nil {
 		return m, err
 	}
 	m.Spend = byPurpose(spend)

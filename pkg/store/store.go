@@ -11,7 +11,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -229,7 +231,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	case v > SchemaVersion:
 		return fmt.Errorf("schema version %d is newer than this dars supports (%d): %w; use a newer dars", v, SchemaVersion, ErrNewerSchema)
 	case v == SchemaVersion:
-		return nil
 	case v == 0:
 		for _, stmt := range schema {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
@@ -247,6 +248,17 @@ func (s *Store) migrate(ctx context.Context) error {
 		`INSERT INTO meta(key, value) VALUES('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
 		strconv.Itoa(SchemaVersion)); err != nil {
 		return fmt.Errorf("write schema version: %w", err)
+	}
+	// A store's id is drawn once, when its tables are made (or when a store
+	// from before ids is first opened): a store made again in its place,
+	// empty, has another.
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return fmt.Errorf("draw store id: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('store_id', ?) ON CONFLICT(key) DO NOTHING`,
+		hex.EncodeToString(id)); err != nil {
+		return fmt.Errorf("write store id: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit schema: %w", err)
@@ -381,6 +393,35 @@ func (s *Store) closeDBs() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ID returns the store's id: drawn when its tables were made, so a store
+// made again in the same place (after the first was lost) has another.
+func (s *Store) ID(ctx context.Context) (string, error) {
+	id, ok, err := s.Meta(ctx, "store_id")
+	if err == nil && !ok {
+		err = fmt.Errorf("read store id of %s: none (schema version older than %d)", s.path, SchemaVersion)
+	}
+	return id, err
+}
+
+// Size counts what the store holds.
+type Size struct {
+	Generations int64 `json:"generations"` // every stored call, samples and judge calls, errored ones included
+	Scores      int64 `json:"scores"`
+}
+
+// Size counts the store's rows in one snapshot. Generations never shrink
+// (a failed call is replaced, never removed); verdicts can (a replaced
+// failure's error verdicts go).
+func (s *Store) Size(ctx context.Context) (Size, error) {
+	var sz Size
+	err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM generations), (SELECT count(*) FROM scores)`).
+		Scan(&sz.Generations, &sz.Scores)
+	if err != nil {
+		return Size{}, fmt.Errorf("count rows of %s: %w", s.path, err)
+	}
+	return sz, nil
 }
 
 // SetMeta stores value under key, replacing any previous value.
