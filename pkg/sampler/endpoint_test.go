@@ -413,7 +413,13 @@ func TestSettleUsage(t *testing.T) {
 	choices := func(n int) []provider.Choice {
 		cs := make([]provider.Choice, n)
 		for i := range cs {
-			cs[i] = provider.Choice{Text: text}
+			cs[i] = provider.Choice{Text: text, FinishReason: "stop"}
+		}
+		return cs
+	}
+	at := func(cs []provider.Choice, finish ...string) []provider.Choice {
+		for i := range cs {
+			cs[i].FinishReason = finish[i]
 		}
 		return cs
 	}
@@ -432,9 +438,16 @@ func TestSettleUsage(t *testing.T) {
 		{"a single choice is never second-guessed", provider.Response{Choices: choices(1), PromptTokens: 9, CompletionTokens: 1}, 1, []int64{1}, false},
 		{"per-choice usage", provider.Response{Choices: []provider.Choice{{Text: text, CompletionTokens: 12}, {Text: text, CompletionTokens: 8}}, PromptTokens: 9, CompletionTokens: 20}, 2, []int64{12, 8}, false},
 		{"more choices than asked", provider.Response{Choices: choices(3), PromptTokens: 9, CompletionTokens: 30}, 2, []int64{15, 15}, false},
+		// llama-server, n=3, max_tokens 48: every choice stopped at the
+		// limit, usage says 48 for the three.
+		{"every choice at max_tokens, one choice's usage (llama.cpp)", provider.Response{Choices: at(choices(3), "length", "length", "length"), PromptTokens: 9, CompletionTokens: 48}, 3, []int64{48, 48, 48}, true},
+		{"a choice at max_tokens and one that stopped: the total holds both", provider.Response{Choices: at(choices(2), "length", "stop"), PromptTokens: 9, CompletionTokens: 58}, 2, []int64{48, 10}, false},
+		{"a choice at max_tokens, the rest of a short total shared", provider.Response{Choices: at(choices(2), "length", "stop"), PromptTokens: 9, CompletionTokens: 50}, 2, []int64{48, 10}, true},
+		{"one choice at max_tokens reported short", provider.Response{Choices: at(choices(1), "length"), PromptTokens: 9, CompletionTokens: 30}, 1, []int64{48}, true},
+		{"per-choice usage at max_tokens is the server's count", provider.Response{Choices: []provider.Choice{{Text: text, CompletionTokens: 48, FinishReason: "length"}, {Text: text, CompletionTokens: 8, FinishReason: "stop"}}, PromptTokens: 9, CompletionTokens: 56}, 2, []int64{48, 8}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := settleUsage(tc.resp, tc.n, price)
+			rep := settleUsage(tc.resp, tc.n, 48, price)
 			if rep.estimated != tc.wantEstimated || fmt.Sprint(rep.completion) != fmt.Sprint(tc.wantCompletion) {
 				t.Fatalf("completion %v estimated %v, want %v %v", rep.completion, rep.estimated, tc.wantCompletion, tc.wantEstimated)
 			}

@@ -211,7 +211,7 @@ func (mr *modelRun) call(ctx, reqCtx context.Context, req provider.Request) (rep
 		spend.settle(reserved, 0)
 		return reply{}, err
 	}
-	rep := settleUsage(resp, req.N, price)
+	rep := settleUsage(resp, req.N, req.MaxTokens, price)
 	var spent float64
 	var used int64
 	for i, c := range rep.cost {
