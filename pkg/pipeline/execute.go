@@ -185,6 +185,8 @@ func storeProblem(err error) error {
 		return problem.Input(err, "this store was written by a newer dars: use that dars, or another --out (or cache:)")
 	case errors.Is(err, store.ErrOlderSchema):
 		return problem.Input(err, "a run (not a dry run) of this dars migrates it; then dry-run again")
+	case errors.Is(err, store.ErrCorrupt):
+		return problem.Hint(fmt.Errorf("%w: %w", ErrDamagedStore, err), recoverHint)
 	}
 	return err
 }

@@ -90,9 +90,37 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err := s.open(ctx); err != nil {
 		s.closeDBs()
 		unlockDir(lock)
-		return nil, fmt.Errorf("open store %q: %w", s.path, err)
+		return nil, fmt.Errorf("open store %q: %w", s.path, corrupt(err))
 	}
 	return s, nil
+}
+
+// ErrCorrupt is wrapped by Open and OpenReader when dars.db is not a
+// database, or a damaged one.
+var ErrCorrupt = errors.New("store file damaged")
+
+// SQLite's result codes for a damaged file and for a file it cannot open.
+const (
+	sqliteCorrupt  = 11 // SQLITE_CORRUPT
+	sqliteCantOpen = 14 // SQLITE_CANTOPEN
+	sqliteNotADB   = 26 // SQLITE_NOTADB
+)
+
+// sqliteCode is the SQLite result code in err, or 0.
+func sqliteCode(err error) int {
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		return se.Code() & 0xff // the primary code of an extended one
+	}
+	return 0
+}
+
+// corrupt marks an error SQLite gives for a damaged file with ErrCorrupt.
+func corrupt(err error) error {
+	if c := sqliteCode(err); c == sqliteCorrupt || c == sqliteNotADB {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err
 }
 
 func (s *Store) open(ctx context.Context) error {
@@ -139,6 +167,32 @@ func (s *Store) openReaders(ctx context.Context) error {
 	return s.r.PingContext(ctx)
 }
 
+// openImmutable opens path read-only as a file nothing changes: no -shm,
+// no lock.
+func openImmutable(ctx context.Context, path string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Set("immutable", "1")
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String())
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // ErrReadOnly is returned by a write to a store opened with OpenReader.
 var ErrReadOnly = errors.New("store opened read-only")
 
@@ -167,9 +221,18 @@ func OpenReader(ctx context.Context, dir string) (*Store, error) {
 	}
 	if err := s.openReaders(ctx); err != nil {
 		s.closeDBs()
-		return nil, fmt.Errorf("open store %q: %w", s.path, err)
+		if sqliteCode(err) != sqliteCantOpen {
+			return nil, fmt.Errorf("open store %q: %w", s.path, corrupt(err))
+		}
+		// A reader of a WAL database needs to write its -shm file; in a
+		// directory it cannot write (a read-only mount) no process can be
+		// writing the store either, so it is read as it is on disk.
+		if s.r, err = openImmutable(ctx, s.path); err != nil {
+			return nil, fmt.Errorf("open store %q: %w", s.path, corrupt(err))
+		}
 	}
 	v, err := schemaVersion(ctx, s.r)
+	err = corrupt(err)
 	if err == nil && v != SchemaVersion && v != 0 {
 		err = fmt.Errorf("schema version %d, this dars reads %d: %w", v, SchemaVersion, ErrOlderSchema)
 		if v > SchemaVersion {

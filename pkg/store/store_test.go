@@ -966,3 +966,65 @@ func TestDecidedKeys(t *testing.T) {
 		t.Errorf("ScoredKeys = %v (%v), want all 4", all.Len(), err)
 	}
 }
+
+// TestOpenReaderOnAReadOnlyDirectory: a dry run reads a store in a
+// directory nobody can write (a read-only mount), where SQLite cannot make
+// the -shm file a WAL reader needs. It needs a read-only file system, so
+// it runs where the test may mount one (as root) and says why it skips
+// elsewhere.
+func TestOpenReaderOnAReadOnlyDirectory(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	s := openT(t, src)
+	if err := s.PutGenerations(ctx, []record.Generation{gen(hk("a"), "1", 0, "m", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", ro).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a file system to make read-only (needs root): %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", ro).Run() })
+	b, err := os.ReadFile(filepath.Join(src, DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ro, DBFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,ro", ro).CombinedOutput(); err != nil {
+		t.Fatalf("remount read-only: %v: %s", err, out)
+	}
+	r, err := OpenReader(ctx, ro)
+	if err != nil {
+		t.Fatalf("OpenReader on a read-only directory: %v", err)
+	}
+	defer r.Close()
+	done, err := r.DoneKeys(ctx)
+	if err != nil || done.Len() != 1 {
+		t.Fatalf("DoneKeys = %v, %v; want the one stored sample", done.Len(), err)
+	}
+}
+
+// TestDamagedFile: a dars.db that is not a database is reported as
+// damaged, naming the file, by Open and OpenReader alike.
+func TestDamagedFile(t *testing.T) {
+	ctx := context.Background()
+	for name, content := range map[string]string{"garbage": "\x00\x01not sqlite at all", "header only": "SQLite format 3\x00garbage"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, DBFile)
+			if err := os.WriteFile(path, []byte(strings.Repeat(content, 300)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Open(ctx, dir); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+				t.Errorf("Open = %v, want ErrCorrupt naming %s", err, path)
+			}
+			if _, err := OpenReader(ctx, dir); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+				t.Errorf("OpenReader = %v, want ErrCorrupt naming %s", err, path)
+			}
+		})
+	}
+}
