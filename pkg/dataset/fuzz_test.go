@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // addTestdata seeds f with every fixture whose name ends in ext.
@@ -48,6 +50,15 @@ func checkFuzzResult(t *testing.T, m *mapper, err error) {
 		if q.Answer != "" && (len(q.Answers) == 0 || q.Answers[0] != q.Answer) {
 			t.Fatalf("query %q: Answers %q do not start with Answer %q", q.ID, q.Answers, q.Answer)
 		}
+		// Every text part reaches a Parquet string column: it must be UTF-8.
+		parts := append([]string{q.ID, q.Question, q.Answer, q.Context, q.Task}, q.Answers...)
+		parts = append(append(parts, q.Choices...), q.Variants...)
+		for _, s := range parts {
+			if !utf8.ValidString(s) || strings.Contains(s, invalidMark) {
+				t.Fatalf("query %q: %q is not valid UTF-8 text", q.ID, s)
+			}
+		}
+		checkRawRowUTF8(t, q.Fields)
 	}
 }
 
@@ -58,6 +69,7 @@ func FuzzJSONL(f *testing.F) {
 	f.Add([]byte("\ufeff\n\n{\"id\":1,\"question\":\"a\",\"variants\":[\"b\"]}"))
 	f.Add([]byte("[{\"question\":\"a\"},{\"question\":\"b\"}] x"))
 	f.Add([]byte(`{"question":{"stem":"s","choices":[{"text":"a","label":"2"},{"text":"b","label":"10"}]},"answerKey":"10"}`))
+	f.Add([]byte("{\"id\":\"a\xff\",\"question\":\"q\xfe\",\"choices\":[\"\xc3\"],\"answer\":\"\xff\"}\n{\"question\":\"\xe2\x82\",\"variants\":[\"v\xff\"]}"))
 	for _, preset := range Presets() {
 		f.Add([]byte(`{"question":"q","answer":"#### 1,2","choices":["a","b"],"id":null}` + "\n" + preset))
 	}
@@ -78,6 +90,7 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("question,variants,choices\nq,\"[\"\"x\"\"]\",\"[{\"\"text\"\":\"\"a\"\",\"\"label\"\":\"\"B\"\"}]\"\n"))
 	f.Add([]byte("q,a,b,c,d,A\n"))
 	f.Add([]byte("id,question\n1,\"bad\"quote\n"))
+	f.Add([]byte("id,question,choices,answer\n\xff,q\xfe,\"[\"\"\xc3\"\"]\",\xff\n2,\xe2\x82,,\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, preset := range Presets() {
 			m, err := newMapper("abstract_algebra_test.csv", Options{Preset: preset, Limit: 50})

@@ -72,6 +72,7 @@ func readJSONArray(r io.Reader, m *mapper, skipped int) error {
 	if err != nil {
 		return &InputError{Path: m.path, Err: fmt.Errorf("read: %w", err)}
 	}
+	data = markInvalid(data) // keeps newlines: the lines stay where they were
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	// lineAt counts newlines incrementally: offsets only grow.

@@ -89,32 +89,42 @@ func (e *InputError) Unwrap() error { return e.Err }
 // Load reads the queries of the data set at path, maps every row through the
 // preset and opts.Fields, and returns them in file order. It promises that
 // every returned query has a non-empty Question and a unique non-empty ID,
-// and that Line points back into the file. Problems with the content are
-// returned as *InputError naming the file, the line and the field; a file
-// without any query is an error.
+// that every text in it is valid UTF-8, and that Line points back into the
+// file. Problems with the content are returned as *InputError naming the
+// file, the line and the field; a file without any query is an error.
+// Load is LoadWithReport without the report: text that was not UTF-8 is
+// repaired silently.
 func Load(path string, opts Options) ([]Query, error) {
+	qs, _, err := LoadWithReport(path, opts)
+	return qs, err
+}
+
+// LoadWithReport is Load that also says what it repaired: the fields whose
+// bytes were not UTF-8 and now hold U+FFFD (see Report.Warning). An id that
+// is not UTF-8 is an error, marked as an input problem with a hint.
+func LoadWithReport(path string, opts Options) ([]Query, Report, error) {
 	if opts.Limit < 0 {
-		return nil, fmt.Errorf("load queries %q: limit %d is negative", path, opts.Limit)
+		return nil, Report{}, fmt.Errorf("load queries %q: limit %d is negative", path, opts.Limit)
 	}
 	format, gz, err := detectFormat(path, opts.Format)
 	if err != nil {
-		return nil, fmt.Errorf("load queries %q: %w", path, err)
+		return nil, Report{}, fmt.Errorf("load queries %q: %w", path, err)
 	}
 	m, err := newMapper(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("load queries %q: %w", path, err)
+		return nil, Report{}, fmt.Errorf("load queries %q: %w", path, err)
 	}
 
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("load queries: %w", err)
+		return nil, Report{}, fmt.Errorf("load queries: %w", err)
 	}
 	defer f.Close()
 	var r io.Reader = f
 	if gz {
 		zr, err := gzip.NewReader(f)
 		if err != nil {
-			return nil, &InputError{Path: path, Err: fmt.Errorf("read gzip: %w", err)}
+			return nil, Report{}, &InputError{Path: path, Err: fmt.Errorf("read gzip: %w", err)}
 		}
 		defer zr.Close()
 		r = zr
@@ -129,12 +139,12 @@ func Load(path string, opts Options) ([]Query, error) {
 		err = readParquet(r, m)
 	}
 	if err != nil {
-		return nil, err
+		return nil, Report{}, err
 	}
 	if len(m.queries) == 0 {
-		return nil, &InputError{Path: path, Err: errors.New("no queries")}
+		return nil, Report{}, &InputError{Path: path, Err: errors.New("no queries")}
 	}
-	return m.queries, nil
+	return m.queries, m.report, nil
 }
 
 // detectFormat returns the format to read and whether the file is gzipped.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/darslabs/dars/pkg/problem"
 )
 
 // mapper turns raw rows (decoded JSON objects, CSV records, Parquet rows)
@@ -24,6 +26,9 @@ type mapper struct {
 	rows     int            // rows mapped so far, for row-number ids
 	seen     map[string]int // id -> line of its first row
 	queries  []Query
+
+	rowRepaired []string // fields of the row being mapped whose text was repaired
+	report      Report
 }
 
 func newMapper(path string, opts Options) (*mapper, error) {
@@ -50,7 +55,7 @@ func newMapper(path string, opts Options) (*mapper, error) {
 	}
 	return &mapper{
 		path: path, preset: p, fields: f, explicit: o, limit: opts.Limit, dropRaw: opts.DropRaw,
-		seen: make(map[string]int),
+		seen: make(map[string]int), report: Report{Path: path},
 	}, nil
 }
 
@@ -73,12 +78,14 @@ func (m *mapper) add(row map[string]any, line int) error {
 	}
 	m.seen[q.ID] = line
 	m.queries = append(m.queries, q)
+	m.countRepairs(line)
 	return nil
 }
 
 // query maps one row; rows counts it for row-number ids.
 func (m *mapper) query(row map[string]any, line int) (Query, error) {
 	m.rows++
+	m.rowRepaired = m.rowRepaired[:0]
 	q := Query{Line: line}
 	f := m.fields
 
@@ -90,12 +97,13 @@ func (m *mapper) query(row map[string]any, line int) (Query, error) {
 	if err != nil {
 		return q, m.fail(line, name, "%w", err)
 	}
+	s = m.repair(s, name)
 	if strings.TrimSpace(s) == "" {
 		return q, m.fail(line, name, "empty")
 	}
 	q.Question = s
 
-	if q.ID, err = m.text(row, line, f.ID, m.explicit.ID != ""); err != nil {
+	if name, q.ID, err = m.text(row, line, f.ID, m.explicit.ID != ""); err != nil {
 		return q, err
 	}
 	if q.ID == "" {
@@ -104,12 +112,17 @@ func (m *mapper) query(row map[string]any, line int) (Query, error) {
 		}
 		q.ID = strconv.Itoa(m.rows)
 	}
+	if !validText(q.ID) {
+		return q, problem.Input(m.fail(line, name, "not valid UTF-8 (%q); ids are text in every output",
+			strings.ReplaceAll(q.ID, invalidMark, "\uFFFD")), invalidIDHint)
+	}
 	if q.Context, err = m.context(row, line); err != nil {
 		return q, err
 	}
-	if q.Task, err = m.text(row, line, f.Task, m.explicit.Task != ""); err != nil {
+	if name, q.Task, err = m.text(row, line, f.Task, m.explicit.Task != ""); err != nil {
 		return q, err
 	}
+	q.Task = m.repair(q.Task, name)
 
 	labels, err := m.choices(row, line, &q)
 	if err != nil {
@@ -127,31 +140,33 @@ func (m *mapper) query(row map[string]any, line int) (Query, error) {
 	return q, nil
 }
 
-// text returns the scalar at field, "" when the row lacks it (an error when
-// required).
-func (m *mapper) text(row map[string]any, line int, field string, required bool) (string, error) {
+// invalidIDHint is the fix of an id that is not UTF-8 text.
+const invalidIDHint = "convert the id column to text (hex, say), or set dataset.fields.id to a text column"
+
+// text returns the scalar at field as read (not repaired) and the name it
+// was found under; "" when the row lacks it (an error when required).
+func (m *mapper) text(row map[string]any, line int, field string, required bool) (name, s string, err error) {
 	if field == "" {
-		return "", nil
+		return "", "", nil
 	}
 	name, v, ok := lookup(row, field)
 	if !ok {
 		if required {
-			return "", m.fail(line, name, "missing")
+			return name, "", m.fail(line, name, "missing")
 		}
-		return "", nil
+		return name, "", nil
 	}
 	if v == nil {
-		return "", nil
+		return name, "", nil
 	}
-	s, err := scalar(v)
-	if err != nil {
-		return "", m.fail(line, name, "%w", err)
+	if s, err = scalar(v); err != nil {
+		return name, "", m.fail(line, name, "%w", err)
 	}
-	return s, nil
+	return name, s, nil
 }
 
-// context returns the context field: a scalar, or under a preset with
-// contextLines also a list of strings joined one per line.
+// context returns the context field, repaired: a scalar, or under a preset
+// with contextLines also a list of strings joined one per line.
 func (m *mapper) context(row map[string]any, line int) (string, error) {
 	field := m.fields.Context
 	required := m.explicit.Context != ""
@@ -166,11 +181,12 @@ func (m *mapper) context(row map[string]any, line int) (string, error) {
 					}
 					lines[i] = s
 				}
-				return strings.Join(lines, "\n"), nil
+				return m.repair(strings.Join(lines, "\n"), name), nil
 			}
 		}
 	}
-	return m.text(row, line, field, required)
+	name, s, err := m.text(row, line, field, required)
+	return m.repair(s, name), err
 }
 
 // choices fills q.Choices in letter order and returns the label of each
@@ -232,7 +248,7 @@ func (m *mapper) choices(row map[string]any, line int, q *Query) ([]string, erro
 	if len(cs) > 0 {
 		q.Choices = make([]string, len(cs))
 		for i, c := range cs {
-			q.Choices[i] = c.text
+			q.Choices[i] = m.repair(c.text, name)
 		}
 	}
 	if m.preset.requireChoices && len(q.Choices) == 0 {
@@ -309,7 +325,7 @@ func (m *mapper) answers(row map[string]any, line int, q *Query, labels []string
 				s = letter(j)
 			}
 		}
-		raw[i] = s
+		raw[i] = m.repair(s, name)
 	}
 	if len(raw) > 0 {
 		q.Answer = raw[0]
@@ -342,6 +358,7 @@ func (m *mapper) variants(row map[string]any, line int, q *Query) error {
 		if err != nil {
 			return m.fail(line, name, "variant %d: %w", i+1, err)
 		}
+		s = m.repair(s, name)
 		switch strings.TrimSpace(s) {
 		case "":
 			return m.fail(line, name, "variant %d is empty", i+1)
@@ -442,7 +459,7 @@ func list(v any) ([]any, error) {
 		}
 		if strings.HasPrefix(t, "[") {
 			var items []any
-			dec := json.NewDecoder(strings.NewReader(t))
+			dec := json.NewDecoder(bytes.NewReader(markInvalid([]byte(t))))
 			dec.UseNumber()
 			if err := dec.Decode(&items); err != nil {
 				return nil, fmt.Errorf("want a list, got a string that is not a JSON list: %w", err)
@@ -473,16 +490,28 @@ func kind(v any) string {
 }
 
 // plainRow returns row with JSON numbers turned into int64 or float64, so
-// Query.Fields holds the same Go types whatever the input format.
+// Query.Fields holds the same Go types whatever the input format, and with
+// every key and string repaired to valid UTF-8.
 func plainRow(row map[string]any) map[string]any {
+	var invalidKeys []string
 	for k, v := range row {
 		row[k] = plainValue(v)
+		if !validText(k) {
+			invalidKeys = append(invalidKeys, k)
+		}
+	}
+	for _, k := range invalidKeys {
+		v := row[k]
+		delete(row, k)
+		row[repairText(k)] = v
 	}
 	return row
 }
 
 func plainValue(v any) any {
 	switch x := v.(type) {
+	case string:
+		return repairText(x)
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
 			return i
@@ -502,8 +531,10 @@ func plainValue(v any) any {
 }
 
 // decodeObject decodes one JSON object, numbers kept as json.Number so an
-// answer like "1.50" or a large id keeps its exact text.
+// answer like "1.50" or a large id keeps its exact text, and bytes that are
+// not UTF-8 inside strings kept as invalidMark for the mapper to judge.
 func decodeObject(data []byte) (map[string]any, error) {
+	data = markInvalid(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any

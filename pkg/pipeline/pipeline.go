@@ -181,7 +181,7 @@ const promptHint = "the template is Go text/template over .Question, .Choices, .
 func (r *Run) loadQueries() error {
 	cfg := r.cfg
 	f := cfg.Dataset.Fields
-	qs, err := dataset.Load(cfg.Resolve(cfg.Dataset.Path), dataset.Options{
+	qs, rep, err := dataset.LoadWithReport(cfg.Resolve(cfg.Dataset.Path), dataset.Options{
 		Format: cfg.Dataset.Format, Preset: cfg.Dataset.Preset, Limit: cfg.Dataset.Limit,
 		Fields: dataset.Fields{ID: f.ID, Question: f.Question, Answer: f.Answer, Choices: f.Choices,
 			Context: f.Context, Task: f.Task, Variants: f.Variants},
@@ -189,6 +189,9 @@ func (r *Run) loadQueries() error {
 	})
 	if err != nil {
 		return problem.Input(err, "")
+	}
+	if w := rep.Warning(); w != "" {
+		r.opts.Log.Warn(w)
 	}
 	if r.prompt, err = sampler.NewPrompt(cfg.Prompt); err != nil {
 		return problem.Input(err, promptHint)
