@@ -96,23 +96,24 @@ type Price struct {
 
 // Judge configures one judge.
 type Judge struct {
-	Name          string   `yaml:"name" json:"name"`
-	Type          string   `yaml:"type" json:"type"` // exact | contains | regex | numeric | choice | math | f1 | exec | code | llm (docs/judges.md)
-	Primary       bool     `yaml:"primary" json:"primary"`
-	Pattern       string   `yaml:"pattern" json:"pattern"`               // regex: must match; math/numeric: extraction pattern
-	Tolerance     float64  `yaml:"tolerance" json:"tolerance"`           // numeric: absolute tolerance
-	Letters       string   `yaml:"letters" json:"letters"`               // choice: the option letters, default "ABCD"
-	CaseSensitive bool     `yaml:"case_sensitive" json:"case_sensitive"` // exact, contains
-	F1Threshold   float64  `yaml:"f1_threshold" json:"f1_threshold"`     // f1: the F1 that passes, in (0, 1], default 0.8
-	Command       []string `yaml:"command" json:"command"`               // exec: the judge program's argv (required); code: the Python interpreter, default python3
-	ExecWorkers   int      `yaml:"workers" json:"workers"`               // exec: long-lived child processes, default 2; code: sandboxes at once, default the CPUs
-	ExecTimeout   string   `yaml:"timeout" json:"timeout"`               // exec: Go duration per verdict, default 30s; code: wall clock per program, default 10s
-	MemoryMB      int      `yaml:"memory_mb" json:"memory_mb"`           // code: address-space limit per program in MiB, default 1024
-	Model         string   `yaml:"model" json:"model"`                   // llm: the models[] entry that judges (required)
-	Rubric        string   `yaml:"rubric" json:"rubric"`                 // llm: the judge prompt, a Go template (default judge.DefaultRubric)
-	Votes         int      `yaml:"votes" json:"votes"`                   // llm: verdicts asked per output, majority wins; default 1
-	Temperature   *float64 `yaml:"temperature" json:"temperature"`       // llm: default 0, or 0.7 when votes > 1
-	MaxTokens     int      `yaml:"max_tokens" json:"max_tokens"`         // llm: longest verdict reply, default 512
+	Name            string   `yaml:"name" json:"name"`
+	Type            string   `yaml:"type" json:"type"` // exact | contains | regex | numeric | choice | math | f1 | exec | code | llm (docs/judges.md)
+	Primary         bool     `yaml:"primary" json:"primary"`
+	Pattern         string   `yaml:"pattern" json:"pattern"`                                     // regex: must match; math/numeric: extraction pattern
+	Tolerance       float64  `yaml:"tolerance" json:"tolerance"`                                 // numeric: absolute tolerance
+	Letters         string   `yaml:"letters" json:"letters"`                                     // choice: the option letters, default "ABCD"
+	CaseSensitive   bool     `yaml:"case_sensitive" json:"case_sensitive"`                       // exact, contains
+	F1Threshold     float64  `yaml:"f1_threshold" json:"f1_threshold"`                           // f1: the F1 that passes, in (0, 1], default 0.8
+	Command         []string `yaml:"command" json:"command"`                                     // exec: the judge program's argv (required); code: the Python interpreter, default python3
+	ExecWorkers     int      `yaml:"workers" json:"workers"`                                     // exec: long-lived child processes, default 2; code: sandboxes at once, default the CPUs
+	ExecTimeout     string   `yaml:"timeout" json:"timeout"`                                     // exec: Go duration per verdict, default 30s; code: wall clock per program, default 10s
+	MemoryMB        int      `yaml:"memory_mb" json:"memory_mb"`                                 // code: address-space limit per program in MiB, default 1024
+	UnsafeNoSandbox bool     `yaml:"unsafe_no_sandbox" json:"unsafe_no_sandbox" hash:"omitzero"` // code: run generated code where the sandbox cannot isolate it (docs/sandbox.md)
+	Model           string   `yaml:"model" json:"model"`                                         // llm: the models[] entry that judges (required)
+	Rubric          string   `yaml:"rubric" json:"rubric"`                                       // llm: the judge prompt, a Go template (default judge.DefaultRubric)
+	Votes           int      `yaml:"votes" json:"votes"`                                         // llm: verdicts asked per output, majority wins; default 1
+	Temperature     *float64 `yaml:"temperature" json:"temperature"`                             // llm: default 0, or 0.7 when votes > 1
+	MaxTokens       int      `yaml:"max_tokens" json:"max_tokens"`                               // llm: longest verdict reply, default 512
 }
 
 // Labels configures the statistics.

@@ -56,6 +56,29 @@ func expand(s string, lookup envLookup) (out string, expanded bool, err error) {
 	return b.String(), expanded, nil
 }
 
+// varNames returns the names of the variables s expands, in order, with
+// repeats; s is text expand accepted.
+func varNames(s string) []string {
+	var names []string
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "$${"):
+			i += 3
+		case strings.HasPrefix(s[i:], "${"):
+			end := strings.IndexByte(s[i+2:], '}')
+			if end < 0 {
+				return names
+			}
+			name, _, _ := strings.Cut(s[i+2:i+2+end], ":-")
+			names = append(names, name)
+			i += 2 + end + 1
+		default:
+			i++
+		}
+	}
+	return names
+}
+
 // validVarName reports whether s is a shell-style variable name.
 func validVarName(s string) bool {
 	if s == "" {

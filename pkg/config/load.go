@@ -186,11 +186,14 @@ func appendStep(steps []int, i int) []int {
 }
 
 // expansion records a string field whose value came from ${VAR} expansion,
-// so that Redacted can put the unexpanded text back.
+// so that Redacted and error messages can put the unexpanded text back and
+// SecretVars can name the variables.
 type expansion struct {
-	steps []int  // reflect steps from the Config root
-	raw   string // the value as written in the file
-	value string // the value after expansion
+	steps []int    // reflect steps from the Config root
+	field string   // the key path, e.g. "models[1].base_url"
+	raw   string   // the value as written in the file
+	value string   // the value after expansion
+	vars  []string // the variables named in raw, in order, with repeats
 }
 
 // decoder walks a yaml.Node tree into a Config by the yaml struct tags,
@@ -328,7 +331,7 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, p keyPath) {
 	case reflect.String:
 		v.SetString(text)
 		if expanded {
-			d.expansions = append(d.expansions, expansion{steps: p.steps, raw: n.Value, value: text})
+			d.expansions = append(d.expansions, expansion{steps: p.steps, field: p.name, raw: n.Value, value: text, vars: varNames(n.Value)})
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i, err := strconv.ParseInt(strings.TrimSpace(text), 10, v.Type().Bits())

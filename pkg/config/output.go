@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -36,7 +37,9 @@ func (c *Config) RunDir() string {
 // and Out excluded: where a run is written does not change what it
 // computes, so the same run under another --out hashes the same): fields in declaration order under their YAML names, floats in
 // their shortest exact form. Equal configs hash equal across runs and
-// machines; any field change changes the hash. It hashes the expanded values,
+// machines; any field change changes the hash, except that a field tagged
+// hash:"omitzero" (one added to the run file later) is left out while it is
+// unset. It hashes the expanded values,
 // so a run whose ${VAR} expands differently hashes differently; the hash is
 // one-way and never reveals them.
 func (c *Config) Hash() string {
@@ -57,6 +60,12 @@ func writeCanonical(h hash.Hash, v reflect.Value) {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 			if !f.IsExported() || name == "-" {
+				continue
+			}
+			// A field added to the run file since the hash was defined is
+			// tagged hash:"omitzero": left unset, it hashes as absent, so
+			// the hash of every run file that does not set it stays the same.
+			if f.Tag.Get("hash") == "omitzero" && v.Field(i).IsZero() {
 				continue
 			}
 			if name == "" {
@@ -114,29 +123,108 @@ func (c *Config) Redacted() Config {
 	}
 	r.expansions = nil
 	for i := range r.Models {
-		r.Models[i].BaseURL = redactURL(r.Models[i].BaseURL)
+		r.Models[i].BaseURL = RedactURL(r.Models[i].BaseURL)
 	}
 	return r
 }
 
-// redactURL hides what a URL may carry as a credential: its user
-// information and its query values.
-func redactURL(s string) string {
+// RedactURL returns s with what a URL may carry as a credential hidden:
+// its user information becomes "REDACTED", and so do every query value and
+// the fragment (https://REDACTED@host/v1?key=REDACTED; a query part without
+// "=" goes whole). Text that url.Parse refuses or reads without a scheme
+// or a host, or that holds an "@" outside the user information, is
+// redacted by its shape instead, erring on the side of hiding: everything
+// before its last "@", and everything after its first "?" or "#". Text
+// with none of these comes back unchanged, so RedactURL is safe on any
+// base URL before it goes into a message, a log line or an output.
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || (u.User == nil && u.RawQuery == "") {
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" ||
+		strings.Contains(u.Path+u.RawQuery+u.Fragment, "@") {
+		return redactURLText(s)
+	}
+	if u.User == nil && u.RawQuery == "" && u.Fragment == "" {
 		return s
 	}
 	if u.User != nil {
-		u.User = url.User("REDACTED")
+		u.User = url.User(redacted)
 	}
 	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"REDACTED"}
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[i] = k + "=" + redacted
+			} else if p != "" {
+				parts[i] = redacted
+			}
 		}
-		u.RawQuery = q.Encode()
+		u.RawQuery = strings.Join(parts, "&")
+	}
+	if u.Fragment != "" {
+		u.Fragment, u.RawFragment = redacted, ""
 	}
 	return u.String()
+}
+
+// redacted replaces a credential in RedactURL's result.
+const redacted = "REDACTED"
+
+// redactURLText is RedactURL for text url.Parse cannot take apart (a
+// password holding "/", "?", "#" or "@", a bad port, no scheme). Which "@"
+// ends the user information and which "?" starts the query is then a
+// guess, so it hides both readings: what precedes the last "@" and what
+// follows the first "?" or "#".
+func redactURLText(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if ok {
+		scheme += "://"
+	} else {
+		scheme, rest = "", s
+	}
+	from, to := 0, len(rest) // what is kept
+	at := strings.LastIndexByte(rest, '@')
+	if at >= 0 {
+		from = at + 1
+	}
+	q := strings.IndexAny(rest, "?#")
+	if q >= 0 {
+		to = q
+	}
+	var b strings.Builder
+	b.WriteString(scheme)
+	if at >= 0 {
+		b.WriteString(redacted + "@")
+	}
+	if from < to {
+		b.WriteString(rest[from:to])
+	}
+	if q >= 0 {
+		b.WriteString(rest[q:q+1] + redacted)
+	}
+	return b.String()
+}
+
+// SecretVars returns the names of the environment variables the run file
+// makes secret, sorted and without repeats: every models[].api_key_env,
+// and every variable a ${VAR} in a models[].base_url names (a URL may take
+// user information, a token in its path or a signed query from one). A
+// config built in code, with no ${VAR} expanded, has only the former. The
+// names hold no secret themselves; a caller that hands an environment on,
+// such as to a judge program, leaves these variables out.
+func (c *Config) SecretVars() []string {
+	var names []string
+	for _, m := range c.Models {
+		if m.APIKeyEnv != "" {
+			names = append(names, m.APIKeyEnv)
+		}
+	}
+	for _, e := range c.expansions {
+		if strings.HasPrefix(e.field, "models[") && strings.HasSuffix(e.field, "].base_url") {
+			names = append(names, e.vars...)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // clone returns a copy that shares no slices or pointers with c.

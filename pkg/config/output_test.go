@@ -249,3 +249,23 @@ func TestRedactedHidesCredentialsInURLs(t *testing.T) {
 		t.Fatal("Redacted changed a plain URL or the original config")
 	}
 }
+
+// TestHashStableAcrossNewFields: a run file that leaves a field added
+// later (tagged hash:"omitzero") unset hashes as it did before the field
+// existed: the hash of testdata/store-v1's run file, written by dars before
+// unsafe_no_sandbox was added, is unchanged; setting the field changes it.
+func TestHashStableAcrossNewFields(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "testdata", "store-v1", "dars.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Out = ""
+	const v1 = "bcd09c9ed30a113252b9838740ed4599d71475666e9ba8e5938893f44dda5737" // dars.config_hash of its Parquet files
+	if got := c.Hash(); got != v1 {
+		t.Fatalf("hash of the schema-1 run file = %s, was %s when it was written", got, v1)
+	}
+	c.Judges[0].UnsafeNoSandbox = true
+	if c.Hash() == v1 {
+		t.Error("setting unsafe_no_sandbox does not change the hash")
+	}
+}

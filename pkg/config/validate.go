@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,19 +32,22 @@ var (
 // path, e.g. `models[2].provider: unknown provider "opena" (want openai,
 // azure or sim)`. List indices are 0-based. It reads the environment only to
 // check that each api_key_env variable is set, and never prints a variable's
-// value. Judge types are not checked here: the judge registry knows them.
+// value. Judge types are not checked here: the judge registry knows them;
+// a judge's pattern is, since every type that takes one compiles it with
+// regexp.Compile. Every message quotes a string as the run file wrote it
+// (${VAR} unexpanded) and a base URL redacted (see RedactURL).
 func (c *Config) Validate() error {
 	return c.validate(os.LookupEnv)
 }
 
 func (c *Config) validate(lookup envLookup) error {
-	v := &validator{}
+	v := &validator{cfg: c}
 
 	switch {
 	case c.Run == "":
 		v.add("run", "empty; want a name for the output directory")
 	case !isSafeName(c.Run):
-		v.add("run", "%q is not a safe directory name (want letters, digits, '.', '_' or '-')", c.Run)
+		v.add("run", "%q is not a safe directory name (want letters, digits, '.', '_' or '-')", c.written("run", c.Run))
 	}
 	if c.Out == "" {
 		v.add("out", "empty; want the output root directory")
@@ -79,7 +83,7 @@ func (c *Config) validate(lookup envLookup) error {
 	}
 	if c.Paraphrase.Model != "" {
 		if _, ok := c.ModelByName(c.Paraphrase.Model); !ok {
-			v.add("paraphrase.model", "no model named %q in models", c.Paraphrase.Model)
+			v.add("paraphrase.model", "no model named %q in models", c.written("paraphrase.model", c.Paraphrase.Model))
 		}
 	} else if c.Paraphrase.Count > 0 {
 		v.add("paraphrase.model", "empty, but paraphrase.count is %d; want the name of the rewriting model", c.Paraphrase.Count)
@@ -96,7 +100,7 @@ func (c *Config) validate(lookup envLookup) error {
 		v.add("labels.beta", "%s; want 0 or more", fmtFloat(l.Beta))
 	}
 	if !slices.Contains(priors, l.Prior) {
-		v.add("labels.prior", "unknown prior %q (want jeffreys or uniform)", l.Prior)
+		v.add("labels.prior", "unknown prior %q (want jeffreys or uniform)", c.written("labels.prior", l.Prior))
 	}
 	for i, k := range l.PassAtK {
 		if k < 1 {
@@ -115,6 +119,7 @@ func (c *Config) validate(lookup envLookup) error {
 	if !(l.CILevel > 0 && l.CILevel < 1) {
 		v.add("labels.ci_level", "%s; want a number in (0, 1), e.g. 0.95", fmtFloat(l.CILevel))
 	}
+	c.checkBounds(v)
 	return errors.Join(v.errs...)
 }
 
@@ -130,9 +135,9 @@ func (c *Config) validateModels(v *validator, lookup envLookup) {
 		case m.Name == "":
 			v.add(f("name"), "empty; want the model's name in outputs")
 		case !isSafeName(m.Name):
-			v.add(f("name"), "%q is not safe in file and column names (want letters, digits, '.', '_' or '-')", m.Name)
+			v.add(f("name"), "%q is not safe in file and column names (want letters, digits, '.', '_' or '-')", c.written(f("name"), m.Name))
 		case dup:
-			v.add(f("name"), "%q is already the name of models[%d]", m.Name, first)
+			v.add(f("name"), "%q is already the name of models[%d]", c.written(f("name"), m.Name), first)
 		default:
 			seen[m.Name] = i
 		}
@@ -149,26 +154,26 @@ func (c *Config) validateModels(v *validator, lookup envLookup) {
 			} else if m.BaseURL == "" {
 				v.add(f("base_url"), "empty; an openai model needs the endpoint URL, e.g. http://localhost:8000/v1")
 			} else if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.add(f("base_url"), "%q is not an http(s) URL", c.asWritten(m.BaseURL))
+				v.add(f("base_url"), "%q is not an http(s) URL", RedactURL(c.written(f("base_url"), m.BaseURL)))
 			}
 		case ProviderSim:
 		case "":
 			v.add(f("provider"), "empty (want openai, azure or sim)")
 		default:
-			v.add(f("provider"), "unknown provider %q (want %s or %s)", m.Provider,
+			v.add(f("provider"), "unknown provider %q (want %s or %s)", c.written(f("provider"), m.Provider),
 				strings.Join(providers[:len(providers)-1], ", "), providers[len(providers)-1])
 		}
 
 		if m.APIKeyEnv != "" {
 			if val, ok := lookup(m.APIKeyEnv); !ok || val == "" {
-				v.add(f("api_key_env"), "environment variable %q is not set or empty", m.APIKeyEnv)
+				v.add(f("api_key_env"), "environment variable %q is not set or empty", c.written(f("api_key_env"), m.APIKeyEnv))
 			}
 		}
 		if m.Concurrency < 0 {
 			v.add(f("concurrency"), "%d is negative; want 0 (the default) or more", m.Concurrency)
 		}
 		if !validN(m.N) {
-			v.add(f("n"), "%q; want auto, off or a positive integer", m.N)
+			v.add(f("n"), "%q; want auto, off or a positive integer", c.written(f("n"), m.N))
 		}
 		if m.RPM < 0 {
 			v.add(f("rpm"), "%d is negative; want 0 (no limit) or more", m.RPM)
@@ -181,7 +186,7 @@ func (c *Config) validateModels(v *validator, lookup envLookup) {
 		}
 		if m.Timeout != "" {
 			if d, err := time.ParseDuration(strings.TrimSpace(m.Timeout)); err != nil || d <= 0 {
-				v.add(f("timeout"), "%q is not a positive Go duration, e.g. \"120s\" or \"2m\"", c.asWritten(m.Timeout))
+				v.add(f("timeout"), "%q is not a positive Go duration, e.g. \"120s\" or \"2m\"", c.written(f("timeout"), m.Timeout))
 			}
 		}
 		if !(m.Price.InputPerMTok >= 0) {
@@ -209,7 +214,7 @@ func (c *Config) validateJudges(v *validator) {
 		case j.Name == "":
 			v.add(f("name"), "empty; want the judge's name in outputs")
 		case dup:
-			v.add(f("name"), "%q is already the name of judges[%d]", j.Name, first)
+			v.add(f("name"), "%q is already the name of judges[%d]", c.written(f("name"), j.Name), first)
 		default:
 			seen[j.Name] = i
 		}
@@ -218,7 +223,12 @@ func (c *Config) validateJudges(v *validator) {
 		}
 		if j.Model != "" {
 			if _, ok := c.ModelByName(j.Model); !ok {
-				v.add(f("model"), "%q names no models[] entry; want one of the run file's models (candidate: false for a judge that is not sampled)", j.Model)
+				v.add(f("model"), "%q names no models[] entry; want one of the run file's models (candidate: false for a judge that is not sampled)", c.written(f("model"), j.Model))
+			}
+		}
+		if j.Pattern != "" {
+			if _, err := regexp.Compile(j.Pattern); err != nil {
+				v.add(f("pattern"), "%q is not a valid regular expression: %s", c.written(f("pattern"), j.Pattern), c.regexpProblem(f("pattern"), j.Pattern, err))
 			}
 		}
 		if j.Primary {
@@ -232,12 +242,17 @@ func (c *Config) validateJudges(v *validator) {
 }
 
 // validator collects problems, each prefixed with its field path.
-type validator struct{ errs []error }
+type validator struct {
+	cfg  *Config // the config checked, for the text its fields were written as
+	errs []error
+}
 
 func (v *validator) add(field, format string, args ...any) {
 	v.errs = append(v.errs, problem.Input(&Error{Field: field, Msg: field + ": " + fmt.Sprintf(format, args...)}, ""))
 }
 
+// oneOf checks that the value of field is among allowed, quoting it as the
+// run file wrote it (see written) when it is not.
 func (v *validator) oneOf(field, value string, allowed []string) {
 	if slices.Contains(allowed, value) {
 		return
@@ -248,7 +263,7 @@ func (v *validator) oneOf(field, value string, allowed []string) {
 			named = append(named, a)
 		}
 	}
-	v.add(field, "unknown value %q (want %s)", value, strings.Join(named, ", "))
+	v.add(field, "unknown value %q (want %s)", v.cfg.written(field, value), strings.Join(named, ", "))
 }
 
 func (v *validator) inRange(field string, x, lo, hi float64) {
@@ -272,14 +287,34 @@ func validN(n string) bool {
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
-// asWritten returns a value as the run file wrote it: the ${VAR} text when
-// the value came from the environment, so that an error message never
-// shows what a variable holds.
-func (c *Config) asWritten(value string) string {
-	for _, e := range c.expansions {
-		if e.value == value {
+// written returns the value of the field at a key path (such as
+// "models[1].name") as the run file wrote it: the text with its ${VAR}
+// when Load filled the field by expansion and it still holds that value,
+// else value itself. Every Validate message that quotes a string quotes
+// it, so that none shows what a variable holds.
+func (c *Config) written(field, value string) string {
+	for _, e := range slices.Backward(c.expansions) {
+		if e.field == field && e.value == value {
 			return e.raw
 		}
 	}
 	return value
+}
+
+// regexpProblem says why pattern, the value of field, does not compile:
+// the syntax error with the part of the pattern it is about, or only the
+// error's kind when the pattern came from ${VAR}, since that part would
+// show what the variable holds. Judges compile patterns with
+// regexp.Compile too, so the run file's problem is found here, before
+// judge.New, whose message quotes the expanded pattern.
+func (c *Config) regexpProblem(field, pattern string, err error) string {
+	var se *syntax.Error
+	switch {
+	case !errors.As(err, &se):
+		return "it does not compile"
+	case c.written(field, pattern) != pattern:
+		return string(se.Code)
+	default:
+		return fmt.Sprintf("%s: `%s`", se.Code, se.Expr)
+	}
 }

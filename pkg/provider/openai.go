@@ -45,13 +45,15 @@ const defaultOpenAIBaseURL = "https://api.openai.com/v1"
 // max_tokens, the parameter is dropped (max_tokens renamed to
 // max_completion_tokens) for the rest of the run and the same request is sent
 // again at once, since a refused request is not billed. The API key is read
-// from the environment once, at construction, and never appears in an error.
-// Safe for concurrent use.
+// from the environment once, at construction, and never appears in an error;
+// nor does what the base URL carries as a credential: messages name the
+// endpoint by config.RedactURL of it. Safe for concurrent use.
 type OpenAI struct {
-	name      string // the models[] name
-	kind      string // config.ProviderOpenAI or config.ProviderAzure
-	modelID   string // the provider's model id; for azure the deployment name
-	baseURL   string // without trailing slash
+	name      string   // the models[] name
+	kind      string   // config.ProviderOpenAI or config.ProviderAzure
+	modelID   string   // the provider's model id; for azure the deployment name
+	endpoint  string   // the base URL as messages name it, redacted by config.RedactURL
+	secrets   []string // what the request carries as a credential, scrubbed from messages
 	keyEnv    string
 	key       string
 	timeout   time.Duration
@@ -107,7 +109,7 @@ func newCompatible(m config.Model, kind string, log *slog.Logger) (*OpenAI, erro
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fail("base_url %q is not an http(s) URL", base)
+		return nil, fail("base_url %q is not an http(s) URL", config.RedactURL(base))
 	}
 	timeout := DefaultTimeout
 	if m.Timeout != "" {
@@ -139,13 +141,14 @@ func newCompatible(m config.Model, kind string, log *slog.Logger) (*OpenAI, erro
 	}
 	id := m.Model
 	return &OpenAI{
-		name:    m.Name,
-		kind:    kind,
-		modelID: id,
-		baseURL: base,
-		keyEnv:  m.APIKeyEnv,
-		key:     key,
-		timeout: timeout,
+		name:     m.Name,
+		kind:     kind,
+		modelID:  id,
+		endpoint: config.RedactURL(base),
+		secrets:  credentials(key, u.User),
+		keyEnv:   m.APIKeyEnv,
+		key:      key,
+		timeout:  timeout,
 		reasoning: strings.HasPrefix(id, "o1") || strings.HasPrefix(id, "o3") ||
 			strings.HasPrefix(id, "o4") || strings.HasPrefix(id, "gpt-5"),
 		client:  openai.NewClientWithConfig(cfg),

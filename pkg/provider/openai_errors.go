@@ -7,11 +7,13 @@ package provider
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -69,18 +71,18 @@ func (o *OpenAI) classify(ctx, tctx context.Context, x *exchange, err error) err
 	case errors.Is(tctx.Err(), context.DeadlineExceeded):
 		e.Retryable = true
 		e.StatusCode = x.status
-		e.Message = fmt.Sprintf("no complete reply from %q within the timeout %s", o.baseURL, o.timeout)
+		e.Message = fmt.Sprintf("no complete reply from %q within the timeout %s", o.endpoint, o.timeout)
 	case errors.As(err, &syntaxErr), errors.As(err, &typeErr),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF) && x.status != 0:
 		e.Retryable = true
 		e.StatusCode = x.status
-		e.Message = fmt.Sprintf("malformed response body: %v", err)
+		e.Message = "malformed response body: " + redactRequestURL(err)
 	case isClientRejection(err):
 		e.Message = fmt.Sprintf("request for model id %q rejected before sending: %v", o.modelID, err)
 	default: // connection refused or reset, DNS, TLS: the network may recover
 		e.Retryable = true
 		e.StatusCode = x.status
-		e.Message = fmt.Sprintf("request to %q failed: %v", o.baseURL, err)
+		e.Message = fmt.Sprintf("request to %q failed: %s", o.endpoint, redactRequestURL(err))
 	}
 	if e.Retryable {
 		now := time.Now()
@@ -89,10 +91,49 @@ func (o *OpenAI) classify(ctx, tctx context.Context, x *exchange, err error) err
 			e.RetryAfter = rateLimitReset(x.header, now)
 		}
 	}
-	if o.key != "" {
-		e.Message = strings.ReplaceAll(e.Message, o.key, "[redacted]")
-	}
+	e.Message = o.scrub(e.Message)
 	return problem.Hint(e, hint)
+}
+
+// redactRequestURL is err's message with the request URL in it redacted:
+// net/http's *url.Error masks a password but shows the user name and the
+// query (where a token may be).
+func redactRequestURL(err error) string {
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.URL != "" {
+		msg = strings.ReplaceAll(msg, ue.URL, config.RedactURL(ue.URL))
+	}
+	return msg
+}
+
+// credentials lists what a request carries as a credential, for scrub:
+// the key (a bearer token, or Azure's api-key header) and the base URL's
+// user information, whose password net/http sends in a basic
+// Authorization header when no key is set.
+func credentials(key string, user *url.Userinfo) []string {
+	var out []string
+	if key != "" {
+		out = append(out, key)
+	}
+	if user == nil {
+		return out
+	}
+	pw, _ := user.Password()
+	if pw != "" {
+		out = append(out, pw)
+	}
+	// As net/http's Request.SetBasicAuth encodes it.
+	return append(out, base64.StdEncoding.EncodeToString([]byte(user.Username()+":"+pw)))
+}
+
+// scrub hides in a message what the server may have echoed of the
+// credentials it was sent.
+func (o *OpenAI) scrub(msg string) string {
+	for _, s := range o.secrets {
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+	}
+	return msg
 }
 
 // errorBody reads the error bodies go-openai does not parse: vLLM's and
@@ -152,9 +193,9 @@ func errorBody(body []byte) (msg, param, code string) {
 // likely fix; other 4xx fail this request only.
 func (o *OpenAI) byStatus(e *Error, status int, msg string) (hint string) {
 	e.StatusCode = status
-	where := fmt.Sprintf("model id %q at %q", o.modelID, o.baseURL)
+	where := fmt.Sprintf("model id %q at %q", o.modelID, o.endpoint)
 	if o.kind == config.ProviderAzure {
-		where = fmt.Sprintf("deployment %q at %q", o.modelID, o.baseURL)
+		where = fmt.Sprintf("deployment %q at %q", o.modelID, o.endpoint)
 	}
 	switch {
 	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500:
@@ -187,7 +228,7 @@ func (o *OpenAI) noteQuota(e *Error, code string) string {
 		return ""
 	}
 	e.Retryable, e.Fatal = false, true
-	e.Message = fmt.Sprintf("quota exhausted for the account behind %q: %s", o.baseURL, e.Message)
+	e.Message = fmt.Sprintf("quota exhausted for the account behind %q: %s", o.endpoint, e.Message)
 	return "check the plan and billing; " + o.keyHint()
 }
 

@@ -41,8 +41,10 @@ func New(m config.Model, log *slog.Logger) (Provider, error) {
 // "openai\x00<base_url without trailing slash>\x00<model id>", for azure
 // "azure\x00<resource endpoint>\x00<deployment>\x00<api_version>" (the
 // default version filled in), for sim "sim\x00<name>\x00<skill as %g>". It
-// never includes a secret. Two model entries with the same identity share
-// cached generations.
+// never includes the key, but it holds the base URL as configured, with any
+// user information or query token in it: callers hash it (generation keys,
+// the llm judge's hash) or use it as a map key, and never print it. Two model
+// entries with the same identity share cached generations.
 func Identity(m config.Model) string {
 	switch m.Provider {
 	case config.ProviderOpenAI:
