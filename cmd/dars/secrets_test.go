@@ -110,9 +110,10 @@ func TestNoSecretReachesAnyOutput(t *testing.T) {
 	defer srv.Close()
 	local := strings.TrimPrefix(srv.URL, "http://")
 	for _, tt := range []struct {
-		mode string // the endpoint's behaviour
-		host string // where the models point; "" = the fake endpoint
-		want string // what the outputs must say somewhere, so the search is not vacuous
+		mode  string // the endpoint's behaviour
+		host  string // where the models point; "" = the fake endpoint
+		want  string // what the outputs must say somewhere, so the search is not vacuous
+		query bool   // the base URLs carry a credential in a query: refused by validation, its value never shown
 	}{
 		{mode: "401", want: "unauthorized"},
 		{mode: "403", want: "forbidden"},
@@ -123,11 +124,16 @@ func TestNoSecretReachesAnyOutput(t *testing.T) {
 		{mode: "timeout", want: "timeout"},
 		{mode: "refused", host: "127.0.0.1:1", want: "refused"},
 		{mode: "dns", host: "dars-secret.invalid", want: "dars-secret.invalid"},
+		{mode: "query", want: "has a query or fragment", query: true},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			host := cmp.Or(tt.host, local)
+			envQuery, litQuery, azQuery := "", "", ""
+			if tt.query {
+				envQuery, litQuery, azQuery = "?token=EnvQryMark3", "?token=LitQryMark7", "?sig=AzQryMark2"
+			}
 			t.Setenv("DARS_SECRET_KEY", "kEyMaRk-9f1c")
-			t.Setenv("DARS_SECRET_URL", fmt.Sprintf("http://EnvUsrMark3:EnvPwdMark3@%s/%s/v1?token=EnvQryMark3", host, tt.mode))
+			t.Setenv("DARS_SECRET_URL", fmt.Sprintf("http://EnvUsrMark3:EnvPwdMark3@%s/%s/v1%s", host, tt.mode, envQuery))
 			t.Setenv("DARS_SECRET_JUSER", "JdgUsrMark5")
 			t.Setenv("DARS_SECRET_JPASS", "JdgPwdMark5")
 			dir := t.TempDir()
@@ -137,15 +143,15 @@ func TestNoSecretReachesAnyOutput(t *testing.T) {
 dataset: {path: q.jsonl}
 sampling: {samples: 2}
 models:
-  - {name: lit, provider: openai, model: cand, base_url: "http://LitUsrMark7:LitPwdMark7@%[1]s/%[2]s/v1?token=LitQryMark7", %[3]s}
+  - {name: lit, provider: openai, model: cand, base_url: "http://LitUsrMark7:LitPwdMark7@%[1]s/%[2]s/v1%[4]s", %[3]s}
   - {name: env, provider: openai, model: cand, base_url: "${DARS_SECRET_URL}", %[3]s}
-  - {name: az, provider: azure, model: cand, base_url: "http://AzUsrMark2:AzPwdMark2@%[1]s/%[2]s?sig=AzQryMark2", %[3]s}
+  - {name: az, provider: azure, model: cand, base_url: "http://AzUsrMark2:AzPwdMark2@%[1]s/%[2]s%[5]s", %[3]s}
   - {name: ok, provider: sim, skill: 1}
   - {name: grader, provider: openai, model: judge, candidate: false, base_url: "http://${DARS_SECRET_JUSER}:${DARS_SECRET_JPASS}@%[1]s/%[2]s/v1", %[3]s}
 judges:
   - {name: answer, type: numeric, primary: true}
   - {name: graded, type: llm, model: grader}
-`, host, tt.mode, limits))
+`, host, tt.mode, limits, litQuery, azQuery))
 			var outputs []leakSource
 			code, stdout, stderr := runDars(t, dir, "run", "--log-level", "debug")
 			t.Logf("run: exit %d\n%s", code, stderr)
@@ -153,7 +159,9 @@ judges:
 			code, stdout, stderr = runDars(t, dir, "validate", "--ping", "--log-level", "debug")
 			t.Logf("validate --ping: exit %d\n%s", code, stderr)
 			outputs = append(outputs, leakSource{"validate --ping: stdout", stdout}, leakSource{"validate --ping: stderr", stderr})
-			outputs = append(outputs, outputFiles(t, filepath.Join(dir, "out"))...)
+			if !tt.query { // refused before anything was written
+				outputs = append(outputs, outputFiles(t, filepath.Join(dir, "out"))...)
+			}
 
 			said := false
 			for _, o := range outputs {

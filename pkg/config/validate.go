@@ -155,6 +155,11 @@ func (c *Config) validateModels(v *validator, lookup envLookup) {
 				v.add(f("base_url"), "empty; an openai model needs the endpoint URL, e.g. http://localhost:8000/v1")
 			} else if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				v.add(f("base_url"), "%q is not an http(s) URL", RedactURL(c.written(f("base_url"), m.BaseURL)))
+			} else if u.RawQuery != "" || u.Fragment != "" {
+				// The client appends /chat/completions to the base URL as
+				// text: after a query it would land inside the query.
+				v.add(f("base_url"), "%q has a query or fragment: requests would go to the wrong path; give the endpoint's URL alone (a key goes in the variable api_key_env names)",
+					RedactURL(c.written(f("base_url"), m.BaseURL)))
 			}
 		case ProviderSim:
 		case "":

@@ -4,20 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/darslabs/dars/pkg/config"
-	"github.com/darslabs/dars/pkg/record"
 	"github.com/darslabs/dars/pkg/sandbox"
 )
 
@@ -34,40 +33,81 @@ const (
 	maxExecWorkers     = 64
 	defaultExecTimeout = 30 * time.Second
 	// maxVerdictLine caps one verdict line, so a runaway program cannot make
-	// dars buffer without bound.
+	// dars buffer without bound. It leaves room for a program that echoes a
+	// long output as extracted (clipped to maxExtracted once read).
 	maxVerdictLine = 1 << 20
 	// stderrTail is how much of a child's stderr is kept for the detail of a
 	// crash verdict.
 	stderrTail = 4 << 10
 	// execWaitDelay bounds how long reaping a killed child may wait for its
-	// stderr to close (a grandchild outside the group could hold it open).
+	// stderr to close (a process the sweep could not kill may hold it open).
 	execWaitDelay = time.Second
-	// execStartGrace is added to the timeout of a process's first request,
-	// so a slow interpreter start is not taken for a hung judge.
+	// execStartGrace is added to the timeout of a process's first request
+	// until the judge has answered once, so a slow interpreter start is not
+	// taken for a hung judge. Once a process has answered, the grace is
+	// twice the slowest start seen, within [minStartGrace, execStartGrace]:
+	// a replacement for a hung process does not cost 10 s more each time.
 	execStartGrace = 10 * time.Second
+	minStartGrace  = time.Second
+	// maxTimeoutsInARow is how many requests in a row, across workers, may
+	// go unanswered before the judge stops: a hung program would otherwise
+	// cost the timeout on every remaining sample.
+	maxTimeoutsInARow = 3
+	// workerVar is the environment variable holding a worker's token: the
+	// processes of a worker are those under it and those that carry its
+	// token, which a process that left the tree (setsid and an exiting
+	// parent) still does.
+	workerVar = "DARS_EXEC_WORKER"
 )
+
+// ErrStopped is wrapped by the error a judge returns once it has stopped for
+// good: it will score no more samples, and every call returns the same
+// error at once. Today only the exec judge stops (see StoppedError).
+var ErrStopped = errors.New("judge stopped")
+
+// StoppedError says which judge stopped and why. It wraps ErrStopped.
+type StoppedError struct {
+	Judge  string
+	Reason string // what went wrong, with the fix when it is known
+}
+
+// Error reads "judge NAME stopped: REASON".
+func (e *StoppedError) Error() string { return fmt.Sprintf("judge %q stopped: %s", e.Judge, e.Reason) }
+
+// Unwrap returns ErrStopped.
+func (e *StoppedError) Unwrap() error { return ErrStopped }
 
 // execJudge hands each output to an external program and reads its verdict.
 //
 // It keeps up to workers long-lived child processes, started on first use,
-// each speaking JSON lines: one request object per line on the child's stdin,
-// one verdict object per line on its stdout. A worker serves one request at a
-// time. A worker that times out, exits, or writes a line that is not JSON is
-// killed with its process group; the sample gets an error verdict, and the
-// slot starts a fresh process on its next use. A process's first request
-// gets execStartGrace on top of the timeout for the program to start.
+// each speaking JSON lines (protocol 2, see exec_protocol.go): one request
+// per line on the child's stdin, one verdict per line on its stdout, echoing
+// the request's id. A worker serves one request at a time. A worker that
+// times out, exits, or writes a line that is not its request's verdict is
+// killed with every process it started; the sample gets an error verdict,
+// and the slot starts a fresh process on its next use.
+//
+// The judge stops (every later call returns a *StoppedError at once) after
+// maxTimeoutsInARow requests in a row went unanswered, or when its program's
+// first verdict has no id (a program written for protocol 1).
 type execJudge struct {
 	name    string
 	command []string
 	timeout time.Duration
+	secrets []string // variables never passed to the program
+	spawn   spawner  // starts the workers
 	// slots holds one entry per worker: a running worker, or nil for a slot
 	// whose process is not started (or was retired). Taking an entry is
 	// taking the right to use that slot; it is always put back.
 	slots chan *execWorker
 
-	mu     sync.Mutex
-	closed bool
-	live   map[*execWorker]struct{} // started and not yet stopped
+	mu       sync.Mutex
+	closed   bool
+	stopped  *StoppedError            // why the judge stopped; nil while it runs
+	live     map[*execWorker]struct{} // started and not yet stopped
+	timeouts int                      // requests in a row that timed out, across workers
+	spokeV2  bool                     // a verdict has echoed its id
+	slowest  time.Duration            // the slowest start seen; 0 before any
 }
 
 var (
@@ -75,7 +115,7 @@ var (
 	_ io.Closer = (*execJudge)(nil)
 )
 
-func newExec(cfg config.Judge) (Judge, error) {
+func newExec(_ context.Context, cfg config.Judge, opts Options) (Judge, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, fmt.Errorf("judge %q: option %q is required for type %q", cfg.Name, optCommand, cfg.Type)
 	}
@@ -103,8 +143,9 @@ func newExec(cfg config.Judge) (Judge, error) {
 	}
 	j := &execJudge{
 		name:    displayName(cfg),
-		command: append([]string(nil), cfg.Command...),
+		command: slices.Clone(cfg.Command),
 		timeout: timeout,
+		secrets: slices.Clone(opts.SecretVars),
 		slots:   make(chan *execWorker, workers),
 		live:    make(map[*execWorker]struct{}),
 	}
@@ -117,116 +158,18 @@ func newExec(cfg config.Judge) (Judge, error) {
 // Name returns the judge's configured name.
 func (j *execJudge) Name() string { return j.name }
 
-// execRequest is the line written to the judge program for one sample.
-type execRequest struct {
-	Item   execItem `json:"item"`
-	Output string   `json:"output"`
-}
-
-type execItem struct {
-	ID       string   `json:"id"`
-	Question string   `json:"question"`
-	Answer   string   `json:"answer"`
-	Answers  []string `json:"answers"`
-	Choices  []string `json:"choices"`
-	Context  string   `json:"context"`
-	Task     string   `json:"task"`
-}
-
-// execVerdict is the line the judge program answers with. Pointers tell a
-// missing field from a zero one.
-type execVerdict struct {
-	Status    string   `json:"status"`
-	Score     *float64 `json:"score"`
-	Passed    *bool    `json:"passed"`
-	Extracted string   `json:"extracted"`
-	Detail    string   `json:"detail"`
-}
-
-// encodeRequest renders the request line for item and output, newline
-// included. Lists are always arrays, never null.
-func encodeRequest(item Item, output string) ([]byte, error) {
-	req := execRequest{
-		Item: execItem{
-			ID: item.ID, Question: item.Question, Answer: item.Answer,
-			Answers: item.Answers, Choices: item.Choices, Context: item.Context, Task: item.Task,
-		},
-		Output: output,
-	}
-	if req.Item.Answers == nil {
-		req.Item.Answers = []string{}
-	}
-	if req.Item.Choices == nil {
-		req.Item.Choices = []string{}
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(req); err != nil { // Encode ends the line
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// parseExecVerdict reads one verdict line. A line that is not a JSON object
-// is an error (the caller retires the worker); a well-formed object with
-// invalid fields is an error verdict, since the protocol is still in step.
-//
-// status defaults to "scored". A scored verdict needs score (in [0, 1]) or
-// passed: a missing score is 1 or 0 from passed, and a missing passed is
-// score == 1. score and passed are dropped from unscored and error verdicts.
-func parseExecVerdict(line []byte) (Verdict, error) {
-	var ev execVerdict
-	dec := json.NewDecoder(bytes.NewReader(line))
-	if err := dec.Decode(&ev); err != nil {
-		return Verdict{}, fmt.Errorf("parse verdict: %w", err)
-	}
-	if dec.More() {
-		return Verdict{}, errors.New("parse verdict: more than one JSON value on the line")
-	}
-	v := Verdict{Status: ev.Status, Extracted: clip(ev.Extracted), Detail: ev.Detail}
-	switch ev.Status {
-	case "", record.StatusScored:
-		v.Status = record.StatusScored
-	case record.StatusUnscored, record.StatusError:
-		return v, nil
-	default:
-		return judgeError(fmt.Sprintf("judge program: invalid status %q (want scored, unscored or error)", ev.Status)), nil
-	}
-	switch {
-	case ev.Score != nil:
-		s := *ev.Score
-		if math.IsNaN(s) || s < 0 || s > 1 {
-			return judgeError(fmt.Sprintf("judge program: score %v is outside [0, 1]", s)), nil
-		}
-		v.Score = s
-		v.Passed = s == 1
-		if ev.Passed != nil {
-			v.Passed = *ev.Passed
-		}
-	case ev.Passed != nil:
-		v.Passed = *ev.Passed
-		if v.Passed {
-			v.Score = 1
-		}
-	default:
-		return judgeError("judge program: scored verdict has neither score nor passed"), nil
-	}
-	return v, nil
-}
-
 // Judge sends the item and output to a free worker and returns its verdict.
 // It waits for a free worker as long as ctx allows. A worker that does not
-// answer within the timeout, exits, or answers with a line that is not JSON
-// yields an error verdict (not a Go error) and is replaced. Go errors mean
-// ctx ended, the judge was closed, or the program could not be started.
+// answer within the timeout, exits, or answers with a line that is not its
+// request's verdict yields an error verdict (not a Go error) and is
+// replaced. Go errors mean ctx ended, the judge was closed, the program
+// could not be started, or the judge stopped (a *StoppedError).
 func (j *execJudge) Judge(ctx context.Context, item Item, output string) (Verdict, error) {
 	if err := ctx.Err(); err != nil {
 		return Verdict{}, err
 	}
-	req, err := encodeRequest(item, output)
-	if err != nil {
-		return Verdict{}, fmt.Errorf("judge %q: encode request: %w", j.name, err)
+	if err := j.unusable(); err != nil {
+		return Verdict{}, err
 	}
 	var w *execWorker
 	select {
@@ -236,55 +179,137 @@ func (j *execJudge) Judge(ctx context.Context, item Item, output string) (Verdic
 	}
 	// The slot goes back whatever happens; w is nil if its worker retired.
 	defer func() { j.slots <- w }()
-	if j.isClosed() {
-		return Verdict{}, fmt.Errorf("judge %q: closed", j.name)
+	if err := j.unusable(); err != nil {
+		return Verdict{}, err
 	}
 	if w == nil {
+		var err error
 		if w, err = j.start(); err != nil {
 			return Verdict{}, err
 		}
 	}
-	v, retire, err := w.ask(ctx, req, j.timeout)
-	if retire {
+	w.lastID++
+	req, err := encodeRequest(w.lastID, item, output)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("judge %q: encode request: %w", j.name, err)
+	}
+	a := w.ask(ctx, w.lastID, req, j.timeout, j.startGrace())
+	if a.retire() {
 		j.stop(w)
-		if err == nil && v.Status == record.StatusError && w.crashed {
-			v.Detail = w.crashDetail(v.Detail)
+		if a.fail == failExited {
+			a.v.Detail = w.crashDetail(a.v.Detail)
 		}
 		w = nil
 	}
-	return v, err
+	if a.fail == failCancelled {
+		return Verdict{}, a.err
+	}
+	if err := j.account(a); err != nil {
+		return Verdict{}, err
+	}
+	return a.v, nil
 }
 
-// Close kills every worker's process group and waits for them. Judge fails
-// after Close. Close is safe to call more than once.
-func (j *execJudge) Close() error {
+// unusable returns why the judge takes no more requests, or nil.
+func (j *execJudge) unusable() error {
 	j.mu.Lock()
-	j.closed = true
-	ws := make([]*execWorker, 0, len(j.live))
-	for w := range j.live {
-		ws = append(ws, w)
-	}
-	j.mu.Unlock()
-	for _, w := range ws {
-		j.stop(w)
+	defer j.mu.Unlock()
+	return j.unusableLocked()
+}
+
+func (j *execJudge) unusableLocked() error {
+	switch {
+	case j.stopped != nil:
+		return j.stopped
+	case j.closed:
+		return fmt.Errorf("judge %q: closed", j.name)
 	}
 	return nil
 }
 
-func (j *execJudge) isClosed() bool {
+// startGrace is what a process's first request gets on top of the timeout.
+func (j *execJudge) startGrace() time.Duration {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.closed
+	if j.slowest == 0 {
+		return execStartGrace
+	}
+	return min(execStartGrace, max(minStartGrace, 2*j.slowest))
+}
+
+// account records what a request taught about the program and returns the
+// error its caller must return instead of a.v, if any: the judge stopped,
+// by this answer or while the request was in flight, or was closed under
+// it. The call that stops the judge on a timeout keeps its verdict.
+func (j *execJudge) account(a answer) error {
+	j.mu.Lock()
+	j.slowest = max(j.slowest, a.started)
+	if a.fail != failNone {
+		if err := j.unusableLocked(); err != nil {
+			j.mu.Unlock()
+			return err // killed under it: not this sample's failure
+		}
+	}
+	var stop string
+	switch a.fail {
+	case failNone:
+		j.timeouts = 0
+		j.spokeV2 = true
+	case failTimeout:
+		if j.timeouts++; j.timeouts >= maxTimeoutsInARow {
+			stop = fmt.Sprintf("%d requests in a row got no verdict within %v: the program hangs "+
+				"(try it on one request line by hand), or raise %q", j.timeouts, j.timeout, optExecTimeout)
+		}
+	case failNoID:
+		if !j.spokeV2 {
+			stop = `the program's verdict has no "id", as exec protocol 1 wrote them: since protocol 2 ` +
+				`each verdict must echo its request's "id", e.g. {"id": req["id"], "passed": true} ` +
+				`(see "Protocol 2" in docs/judges.md)`
+		}
+	}
+	if stop == "" {
+		j.mu.Unlock()
+		return nil
+	}
+	j.stopped = &StoppedError{Judge: j.name, Reason: stop}
+	err := j.stopped
+	ws := j.liveLocked()
+	j.mu.Unlock()
+	j.stopAll(ws) // requests in flight end now, with err
+	if a.fail == failTimeout {
+		return nil
+	}
+	return err
+}
+
+// Close kills every worker and what it started, and waits for them. Judge
+// fails after Close. Close is safe to call more than once.
+func (j *execJudge) Close() error {
+	j.mu.Lock()
+	j.closed = true
+	ws := j.liveLocked()
+	j.mu.Unlock()
+	j.stopAll(ws)
+	j.spawn.close()
+	return nil
+}
+
+func (j *execJudge) liveLocked() []*execWorker {
+	ws := make([]*execWorker, 0, len(j.live))
+	for w := range j.live {
+		ws = append(ws, w)
+	}
+	return ws
 }
 
 // start launches one worker process.
 func (j *execJudge) start() (*execWorker, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.closed {
-		return nil, fmt.Errorf("judge %q: closed", j.name)
+	if err := j.unusableLocked(); err != nil {
+		return nil, err
 	}
-	w, err := startWorker(j.command)
+	w, err := startWorker(&j.spawn, j.command, j.secrets)
 	if err != nil {
 		return nil, fmt.Errorf("judge %q: start %q: %w", j.name, j.command[0], err)
 	}
@@ -300,23 +325,37 @@ func (j *execJudge) stop(w *execWorker) {
 	j.mu.Unlock()
 }
 
+// stopAll stops ws at once: each stop sweeps /proc and waits for a process.
+func (j *execJudge) stopAll(ws []*execWorker) {
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Go(func() { j.stop(w) })
+	}
+	wg.Wait()
+}
+
 // execWorker is one running judge program.
 type execWorker struct {
-	cmd    *exec.Cmd
-	stdin  *os.File // our end of the child's stdin
-	stdout *os.File // our end of the child's stdout
-	r      *bufio.Reader
-	stderr *sandbox.TailBuffer
+	cmd     *exec.Cmd
+	token   string   // workerVar's value in the program's environment
+	stdin   *os.File // our end of the child's stdin
+	stdout  *os.File // our end of the child's stdout
+	r       *bufio.Reader
+	stderr  *sandbox.TailBuffer
+	started time.Time
 
-	answered bool // the process has answered a request: it is up
-	crashed  bool // set by ask before stop: the child went away by itself
+	// Used by the slot's holder only.
+	lastID   uint64 // the id of the last request sent
+	answered bool   // the process has answered a request: it is up
+
 	stopOnce sync.Once
 	waitErr  error // from cmd.Wait, valid after stop
 }
 
 // startWorker starts command in its own process group with the filtered
-// environment, talking over pipes whose deadlines bound each request.
-func startWorker(command []string) (*execWorker, error) {
+// environment and a fresh token, talking over pipes whose deadlines bound
+// each request.
+func startWorker(sp *spawner, command, secrets []string) (*execWorker, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -327,15 +366,16 @@ func startWorker(command []string) (*execWorker, error) {
 		inW.Close()
 		return nil, err
 	}
-	w := &execWorker{stdin: inW, stdout: outR, r: bufio.NewReader(outR), stderr: &sandbox.TailBuffer{Max: stderrTail}}
+	w := &execWorker{token: rand.Text(), stdin: inW, stdout: outR, r: bufio.NewReader(outR),
+		stderr: &sandbox.TailBuffer{Max: stderrTail}}
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Stdin = inR
 	cmd.Stdout = outW
 	cmd.Stderr = w.stderr
-	cmd.Env = judgeEnv(os.Environ())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = append(judgeEnv(os.Environ(), append(slices.Clone(secrets), workerVar)), workerVar+"="+w.token)
+	cmd.SysProcAttr = workerAttr()
 	cmd.WaitDelay = execWaitDelay
-	err = cmd.Start()
+	err = sp.start(cmd)
 	// The child holds its own copies of these ends now.
 	inR.Close()
 	outW.Close()
@@ -345,17 +385,53 @@ func startWorker(command []string) (*execWorker, error) {
 		return nil, err
 	}
 	w.cmd = cmd
+	w.started = time.Now()
 	return w, nil
 }
 
-// ask sends one request and reads one verdict line. retire reports that the
-// worker must not serve again: it timed out, went away, wrote something that
-// is not a verdict, or ctx ended mid-request (its answer would arrive late
-// and be read as the next sample's).
-func (w *execWorker) ask(ctx context.Context, req []byte, timeout time.Duration) (v Verdict, retire bool, err error) {
+// failure is how a request failed its worker.
+type failure int
+
+const (
+	failNone      failure = iota
+	failTimeout           // no verdict within the timeout
+	failExited            // the process went away (or was killed under us)
+	failProtocol          // a line that is not the request's verdict, or another I/O error
+	failNoID              // a verdict without "id": maybe a protocol 1 program
+	failCancelled         // ctx ended mid-request
+)
+
+// answer is the outcome of one request.
+type answer struct {
+	v    Verdict
+	fail failure
+	err  error // ctx's error, with failCancelled
+	// cut: ctx ended just after the verdict arrived, cutting the pipes'
+	// deadlines, so the worker must retire although v is good.
+	cut bool
+	// started is how long the process took to answer its first request
+	// (with anything at all); 0 for later requests.
+	started time.Duration
+}
+
+// retire reports whether the worker must not serve again.
+func (a answer) retire() bool { return a.fail != failNone || a.cut }
+
+// ask sends request id and reads its verdict line. The first request of a
+// process gets grace on top of timeout.
+func (w *execWorker) ask(ctx context.Context, id uint64, req []byte, timeout, grace time.Duration) (a answer) {
+	// Only one request is in flight, so output waiting before it is sent
+	// is an extra line of the last one.
+	if n := w.r.Buffered(); n > 0 {
+		extra, _ := w.r.Peek(n)
+		extra, _, _ = bytes.Cut(extra, []byte("\n"))
+		return answer{fail: failProtocol, v: judgeError(fmt.Sprintf(
+			"judge program: an extra line after its verdict for request %d (%q): write exactly one line per request",
+			id-1, clip(string(extra))))}
+	}
 	wait := timeout
 	if !w.answered {
-		wait += execStartGrace
+		wait += grace
 	}
 	deadline := time.Now().Add(wait)
 	// Errors are ignored: both ends are pipes, which support deadlines.
@@ -367,22 +443,27 @@ func (w *execWorker) ask(ctx context.Context, req []byte, timeout time.Duration)
 	})
 	defer func() {
 		// If ctx ended after the answer arrived, the deadlines were cut
-		// under us; the worker is fine but its pipes are not, so retire it.
-		if !interrupt() && !retire {
-			retire = true
+		// under us; the worker is fine but its pipes are not.
+		if !interrupt() && a.fail == failNone {
+			a.cut = true
 		}
 	}()
-	fail := func(ioErr error) (Verdict, bool, error) {
+	fail := func(ioErr error) answer {
 		switch {
 		case ctx.Err() != nil:
-			return Verdict{}, true, ctx.Err()
+			return answer{fail: failCancelled, err: ctx.Err()}
 		case errors.Is(ioErr, os.ErrDeadlineExceeded):
-			return judgeError(fmt.Sprintf("judge program gave no verdict within %v", timeout)), true, nil
-		case errors.Is(ioErr, io.EOF), errors.Is(ioErr, syscall.EPIPE):
-			w.crashed = true
-			return judgeError("judge program exited"), true, nil
+			detail := fmt.Sprintf("judge program gave no verdict within %v", timeout)
+			if !w.answered {
+				detail += fmt.Sprintf(" (and %v to start)", grace)
+			}
+			return answer{fail: failTimeout, v: judgeError(detail)}
+		case errors.Is(ioErr, io.EOF), errors.Is(ioErr, syscall.EPIPE), errors.Is(ioErr, os.ErrClosed):
+			return answer{fail: failExited, v: judgeError("judge program exited")}
+		case errors.Is(ioErr, errLineTooLong):
+			return answer{fail: failProtocol, v: judgeError(fmt.Sprintf("judge program wrote a verdict line longer than %d MiB", maxVerdictLine>>20))}
 		default:
-			return judgeError(fmt.Sprintf("judge program: %v", ioErr)), true, nil
+			return answer{fail: failProtocol, v: judgeError(fmt.Sprintf("judge program: %v", ioErr))}
 		}
 	}
 	if _, err := w.stdin.Write(req); err != nil {
@@ -392,19 +473,29 @@ func (w *execWorker) ask(ctx context.Context, req []byte, timeout time.Duration)
 	if err != nil {
 		return fail(err)
 	}
-	w.answered = true
-	v, err = parseExecVerdict(line)
-	if err != nil {
-		return judgeError(fmt.Sprintf("judge program wrote an invalid verdict line %q: %v", clip(string(line)), err)), true, nil
+	if !w.answered {
+		w.answered = true
+		a.started = time.Since(w.started)
 	}
-	return v, false, nil
+	v, err := parseExecVerdict(line, id)
+	switch {
+	case errors.Is(err, errNoID):
+		a.fail = failNoID
+		a.v = judgeError(fmt.Sprintf(`judge program: %v (want %d): each verdict must echo its request's "id"`, err, id))
+	case err != nil:
+		a.fail = failProtocol
+		a.v = judgeError(fmt.Sprintf("judge program: %v", err))
+	default:
+		a.v = v
+	}
+	return a
 }
 
-// stop kills the worker's process group and reaps it. It is idempotent.
+// stop kills the worker with everything it started and reaps it. It is
+// idempotent.
 func (w *execWorker) stop() {
 	w.stopOnce.Do(func() {
-		// Negative pid: the whole group, so grandchildren go too.
-		_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+		killWorker(w.cmd.Process.Pid, workerVar+"="+w.token)
 		w.stdin.Close()
 		w.waitErr = w.cmd.Wait()
 		w.stdout.Close()
@@ -423,39 +514,16 @@ func (w *execWorker) crashDetail(detail string) string {
 	return detail
 }
 
-// errLineTooLong is returned by readLine for a line over its limit.
-var errLineTooLong = errors.New("verdict line too long")
-
-// readLine returns the next line of r without its newline, reading at most
-// limit bytes. A final line without a newline is returned only with io.EOF
-// as the error, since a verdict is complete only once its newline arrives.
-func readLine(r *bufio.Reader, limit int) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > limit+1 {
-			return nil, errLineTooLong
-		}
-		switch {
-		case err == nil:
-			return bytes.TrimRight(line, "\r\n"), nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		default:
-			return nil, err
-		}
-	}
-}
-
-// judgeEnv returns env without variables whose names end in _KEY, _TOKEN or
-// _SECRET (in any case): a judge program never gets an API key.
-func judgeEnv(env []string) []string {
+// judgeEnv returns env without the variables named in secrets and those
+// whose names end in _KEY, _TOKEN or _SECRET (in any case): a judge program
+// never gets an API key, whatever the run file calls its variable.
+func judgeEnv(env, secrets []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
 		up := strings.ToUpper(name)
-		if strings.HasSuffix(up, "_KEY") || strings.HasSuffix(up, "_TOKEN") || strings.HasSuffix(up, "_SECRET") {
+		if strings.HasSuffix(up, "_KEY") || strings.HasSuffix(up, "_TOKEN") || strings.HasSuffix(up, "_SECRET") ||
+			slices.Contains(secrets, name) {
 			continue
 		}
 		out = append(out, kv)

@@ -2,12 +2,13 @@ package judge
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -24,9 +25,9 @@ import (
 // the test when python3 is absent.
 func execScript(t *testing.T, mode ...string) []string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
+	py, err := realPython()
 	if err != nil {
-		t.Skip("python3 not found")
+		t.Skipf("python3: %v", err)
 	}
 	script, err := filepath.Abs(filepath.Join("testdata", "exec_judge.py"))
 	if err != nil {
@@ -35,14 +36,34 @@ func execScript(t *testing.T, mode ...string) []string {
 	return append([]string{py, script}, mode...)
 }
 
+// realPython is python3's real executable, not a shim that takes a second
+// to start it (pyenv).
+var realPython = sync.OnceValues(func() (string, error) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command(py, "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+})
+
 // newExecJudge builds an exec judge and closes it when the test ends.
 func newExecJudge(t *testing.T, cfg config.Judge) *execJudge {
+	t.Helper()
+	return newExecJudgeWith(t, cfg, Options{})
+}
+
+// newExecJudgeWith is newExecJudge with opts.
+func newExecJudgeWith(t *testing.T, cfg config.Judge, opts Options) *execJudge {
 	t.Helper()
 	cfg.Type = "exec"
 	if cfg.Name == "" {
 		cfg.Name = "ext"
 	}
-	j, err := New(t.Context(), cfg, Options{})
+	j, err := New(t.Context(), cfg, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -110,6 +131,12 @@ func TestExecNew(t *testing.T) {
 func TestExecHash(t *testing.T) {
 	base := config.Judge{Name: "x", Type: "exec", Command: []string{"judge", "a"}}
 	h := Hash(base)
+	// Version 2 (protocol 2): verdicts stored under protocol 1 may belong to
+	// other samples, so they must not count as decided.
+	const golden = "4e3e67cbd658ee99bff03eb6258752517186299f839fcd79085dcd380092c347"
+	if h != golden {
+		t.Errorf("Hash(exec) = %s, want %s: change it only with a version bump", h, golden)
+	}
 	if Hash(config.Judge{Name: "x", Type: "exec", Command: []string{"judge", "a"}, ExecWorkers: 8, ExecTimeout: "1m"}) != h {
 		t.Error("workers or timeout changed the exec hash")
 	}
@@ -193,7 +220,7 @@ func TestExecFailures(t *testing.T) {
 	}{
 		{"crash", []string{"crash"}, "", 1, "judge program exited (exit status 3); stderr: exec_judge.py: crashing as asked", true},
 		{"hang", []string{"hang", marker}, "200ms", 1, "judge program gave no verdict within 200ms", true},
-		{"garbage", []string{"garbage"}, "", 0, `judge program wrote an invalid verdict line "this is not json"`, false},
+		{"garbage", []string{"garbage"}, "", 0, `judge program: a line that is not a verdict ("this is not json")`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,7 +263,9 @@ func TestExecFailures(t *testing.T) {
 
 func TestExecEnvHidesKeys(t *testing.T) {
 	t.Setenv("DARS_TEST_API_KEY", "sk-secret")
-	j := newExecJudge(t, config.Judge{Command: execScript(t)})
+	// SBPASS has no secret-looking suffix: the run file names it.
+	t.Setenv("SBPASS", "hunter2")
+	j := newExecJudgeWith(t, config.Judge{Command: execScript(t)}, Options{SecretVars: []string{"SBPASS"}})
 	v, err := j.Judge(t.Context(), Item{Answer: "a"}, "a")
 	if err != nil {
 		t.Fatal(err)
@@ -244,13 +273,28 @@ func TestExecEnvHidesKeys(t *testing.T) {
 	if !strings.Contains(v.Detail, "key=no") {
 		t.Errorf("detail %q: the judge program saw DARS_TEST_API_KEY", v.Detail)
 	}
+	if !strings.Contains(v.Detail, "pass=no") {
+		t.Errorf("detail %q: the judge program saw SBPASS, a secret of the run file", v.Detail)
+	}
 }
 
-func TestJudgeEnv(t *testing.T) {
-	in := []string{"PATH=/bin", "OPENAI_API_KEY=x", "GH_TOKEN=y", "AWS_SECRET=z", "my_key=w", "KEYRING=ok", "TOKEN_FILE=ok", "A=B=C_KEY"}
-	want := []string{"PATH=/bin", "KEYRING=ok", "TOKEN_FILE=ok", "A=B=C_KEY"}
-	if got := judgeEnv(in); !slices.Equal(got, want) {
-		t.Errorf("judgeEnv = %v, want %v", got, want)
+func TestExecJudgeEnv(t *testing.T) {
+	in := []string{"PATH=/bin", "OPENAI_API_KEY=x", "GH_TOKEN=y", "AWS_SECRET=z", "my_key=w", "KEYRING=ok", "TOKEN_FILE=ok",
+		"A=B=C_KEY", "SBPASS=p", "sbpass=ok", "SBPASSWORD=ok"}
+	tests := []struct {
+		name    string
+		secrets []string
+		want    []string
+	}{
+		{"suffixes", nil, []string{"PATH=/bin", "KEYRING=ok", "TOKEN_FILE=ok", "A=B=C_KEY", "SBPASS=p", "sbpass=ok", "SBPASSWORD=ok"}},
+		{"named secrets too", []string{"SBPASS", "PATH"}, []string{"KEYRING=ok", "TOKEN_FILE=ok", "A=B=C_KEY", "sbpass=ok", "SBPASSWORD=ok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := judgeEnv(in, tt.secrets); !slices.Equal(got, tt.want) {
+				t.Errorf("judgeEnv = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -285,35 +329,58 @@ func TestExecContextAndClose(t *testing.T) {
 }
 
 func TestParseExecVerdict(t *testing.T) {
+	const id = 7
 	tests := []struct {
 		line    string
 		want    Verdict
-		wantErr bool
+		wantErr string // "" = the line is the request's verdict
 	}{
-		{`{"passed": true}`, Verdict{Status: record.StatusScored, Score: 1, Passed: true}, false},
-		{`{"passed": false, "extracted": "x"}`, Verdict{Status: record.StatusScored, Extracted: "x"}, false},
-		{`{"score": 0.5}`, Verdict{Status: record.StatusScored, Score: 0.5}, false},
-		{`{"score": 1}`, Verdict{Status: record.StatusScored, Score: 1, Passed: true}, false},
-		{`{"score": 0.7, "passed": true, "detail": "ok"}`, Verdict{Status: record.StatusScored, Score: 0.7, Passed: true, Detail: "ok"}, false},
-		{`{"status": "scored", "score": 0}`, Verdict{Status: record.StatusScored}, false},
-		{`{"status": "unscored", "score": 1, "detail": "no answer"}`, Verdict{Status: record.StatusUnscored, Detail: "no answer"}, false},
-		{`{"status": "error", "detail": "boom"}`, Verdict{Status: record.StatusError, Detail: "boom"}, false},
-		{`{"status": "maybe", "passed": true}`, judgeError(`judge program: invalid status "maybe" (want scored, unscored or error)`), false},
-		{`{"score": 1.5}`, judgeError("judge program: score 1.5 is outside [0, 1]"), false},
-		{`{"score": -0.1}`, judgeError("judge program: score -0.1 is outside [0, 1]"), false},
-		{`{}`, judgeError("judge program: scored verdict has neither score nor passed"), false},
-		{`{"passed": true, "extra": [1]}`, Verdict{Status: record.StatusScored, Score: 1, Passed: true}, false},
-		{`not json`, Verdict{}, true},
-		{`{"passed": true} {"passed": false}`, Verdict{}, true},
-		{`{"score": "1"}`, Verdict{}, true},
-		{`[]`, Verdict{}, true},
-		{``, Verdict{}, true},
+		{`{"id": 7, "passed": true}`, Verdict{Status: record.StatusScored, Score: 1, Passed: true}, ""},
+		{`{"passed": false, "extracted": "x", "id": 7}`, Verdict{Status: record.StatusScored, Extracted: "x"}, ""},
+		{`{"id": 7, "score": 0.5}`, Verdict{Status: record.StatusScored, Score: 0.5}, ""},
+		{`{"id": 7, "score": 1}`, Verdict{Status: record.StatusScored, Score: 1, Passed: true}, ""},
+		{`{"id": 7, "score": 0.7, "passed": true, "detail": "ok"}`, Verdict{Status: record.StatusScored, Score: 0.7, Passed: true, Detail: "ok"}, ""},
+		{`{"id": 7, "status": "scored", "score": 0}`, Verdict{Status: record.StatusScored}, ""},
+		{`{"id": 7, "status": "unscored", "score": 1, "detail": "no answer"}`, Verdict{Status: record.StatusUnscored, Detail: "no answer"}, ""},
+		{`{"id": 7, "status": "error", "detail": "boom"}`, Verdict{Status: record.StatusError, Detail: "boom"}, ""},
+		{`{"id": 7, "status": null, "score": null, "passed": true}`, Verdict{Status: record.StatusScored, Score: 1, Passed: true}, ""},
+		{`{"id": 7.0, "passed": true}`, Verdict{Status: record.StatusScored, Score: 1, Passed: true}, ""},
+		{`{"id": 7, "passed": true, "extra": [1], "Extra": {}}`, Verdict{Status: record.StatusScored, Score: 1, Passed: true}, ""},
+		{`{"id": 7, "status": "maybe", "passed": true}`, judgeError(`judge program: invalid status "maybe" (want scored, unscored or error)`), ""},
+		{`{"id": 7, "score": 1.5}`, judgeError("judge program: score 1.5 is outside [0, 1]"), ""},
+		{`{"id": 7, "score": -0.1}`, judgeError("judge program: score -0.1 is outside [0, 1]"), ""},
+		{`{"id": 7}`, judgeError("judge program: scored verdict has neither score nor passed"), ""},
+		{`{"id": 7, "score": "1"}`, judgeError(`judge program: field "score" must be a number, got "1"`), ""},
+		{`{"id": 7, "score": 1e400}`, judgeError(`judge program: field "score" must be a number, got 1e400`), ""},
+		{`{"id": 7, "passed": 1}`, judgeError(`judge program: field "passed" must be true or false, got 1`), ""},
+		{`{"id": 7, "detail": ["a"]}`, judgeError(`judge program: field "detail" must be a string, got ["a"]`), ""},
+		// Field names are case-sensitive, and each comes once.
+		{`{"id": 7, "Score": 1}`, judgeError(`judge program: field "Score": field names are case-sensitive, want "score"`), ""},
+		{`{"id": 7, "passed": true, "DETAIL": "x"}`, judgeError(`judge program: field "DETAIL": field names are case-sensitive, want "detail"`), ""},
+		{`{"id": 7, "passed": true, "passed": false}`, judgeError(`judge program: field "passed" appears twice`), ""},
+		// Not this request's verdict: the worker is out of step.
+		{`{"passed": true}`, Verdict{}, `the verdict has no "id"`},
+		{`{"ID": 7, "passed": true}`, Verdict{}, `the verdict has "ID", want "id" (field names are case-sensitive)`},
+		{`{"id": 6, "passed": true}`, Verdict{}, `the verdict's "id" is 6, want 7: an extra line for an earlier request`},
+		{`{"id": 8, "passed": true}`, Verdict{}, `the verdict's "id" is 8, want 7`},
+		{`{"id": "7", "passed": true}`, Verdict{}, `the verdict's "id" is "7", want 7 (echo the request's "id" as it came, a number)`},
+		{`{"id": null, "passed": true}`, Verdict{}, `the verdict's "id" is null, want 7`},
+		{`not json`, Verdict{}, `a line that is not a verdict ("not json")`},
+		{`{"id": 7, "passed": true} {"id": 7, "passed": false}`, Verdict{}, "more than one JSON value on the line"},
+		{`{"id": 7, "passed": true} x`, Verdict{}, "more than one JSON value on the line"},
+		{`{"id": 7, "passed": true`, Verdict{}, "a line that is not a verdict"},
+		{`[]`, Verdict{}, "not a JSON object"},
+		{`7`, Verdict{}, "not a JSON object"},
+		{``, Verdict{}, "an empty line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
-			got, err := parseExecVerdict([]byte(tt.line))
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("parseExecVerdict error = %v, wantErr %v", err, tt.wantErr)
+			got, err := parseExecVerdict([]byte(tt.line), id)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("parseExecVerdict error = %v, want none", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("parseExecVerdict error = %v, want one containing %q", err, tt.wantErr)
 			}
 			if got != tt.want {
 				t.Errorf("parseExecVerdict = %+v, want %+v", got, tt.want)
@@ -322,18 +389,39 @@ func TestParseExecVerdict(t *testing.T) {
 	}
 }
 
+func TestParseExecVerdictClips(t *testing.T) {
+	long := strings.Repeat("é", 1000)
+	v, err := parseExecVerdict([]byte(`{"id": 1, "passed": true, "extracted": "`+long+`", "detail": "`+long+`"}`), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Extracted != clip(long) || v.Detail != clip(long) || len(v.Detail) > maxExtracted {
+		t.Errorf("extracted of %d bytes and detail of %d bytes, want both clipped to %d", len(v.Extracted), len(v.Detail), maxExtracted)
+	}
+}
+
 func FuzzParseExecVerdict(f *testing.F) {
 	for _, s := range []string{
-		`{"passed": true}`, `{"score": 0.5, "detail": "x"}`, `{"status": "unscored"}`,
-		`{"status": "error", "detail": "boom"}`, `{"score": 1e308}`, `{"score": NaN}`, `not json`, `{}`, `null`,
-		`{"extracted": "` + strings.Repeat("é", 400) + `", "passed": false}`,
+		`{"id": 1, "passed": true}`, `{"id": 1, "score": 0.5, "detail": "x"}`, `{"id": 1, "status": "unscored"}`,
+		`{"id": 1, "status": "error", "detail": "boom"}`, `{"id": 1, "score": 1e308}`, `{"id": 1, "score": NaN}`,
+		`not json`, `{}`, `null`, `{"passed": true}`, `{"id": 2, "passed": true}`, `{"ID": 1, "Score": 1}`,
+		`{"id": 1, "passed": true, "passed": false}`, `{"id": 1, "passed": true} {}`, `{"id": "1", "passed": true}`,
+		`{"id": 1, "extracted": "` + strings.Repeat("é", 400) + `", "passed": false}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		v, err := parseExecVerdict(line)
+		v, err := parseExecVerdict(line, 1)
 		if err != nil {
+			if v != (Verdict{}) {
+				t.Fatalf("parseExecVerdict(%q) = %+v with error %v", line, v, err)
+			}
 			return
+		}
+		// Accepted: the line is one JSON object whose "id" is 1.
+		var obj map[string]any
+		if jerr := json.Unmarshal(line, &obj); jerr != nil || obj["id"] != float64(1) {
+			t.Fatalf("parseExecVerdict(%q) accepted a line without id 1 (%v)", line, jerr)
 		}
 		switch v.Status {
 		case record.StatusScored, record.StatusUnscored, record.StatusError:
@@ -346,13 +434,31 @@ func FuzzParseExecVerdict(f *testing.F) {
 		if v.Status != record.StatusScored && (v.Score != 0 || v.Passed) {
 			t.Fatalf("parseExecVerdict(%q) = %+v: a score on a non-scored verdict", line, v)
 		}
-		if len(v.Extracted) > maxExtracted {
-			t.Fatalf("parseExecVerdict(%q): extracted not clipped", line)
+		if len(v.Extracted) > maxExtracted || len(v.Detail) > maxExtracted {
+			t.Fatalf("parseExecVerdict(%q): extracted or detail not clipped", line)
+		}
+		// Field names match exactly: a name that is a field's in another
+		// case never scores.
+		for k := range obj {
+			if _, ok := verdictFields[strings.ToLower(k)]; ok && k != strings.ToLower(k) && v.Status != record.StatusError {
+				t.Fatalf("parseExecVerdict(%q) = %+v: accepted field %q", line, v, k)
+			}
 		}
 	})
 }
 
-func TestReadLine(t *testing.T) {
+func TestExecEncodeRequest(t *testing.T) {
+	got, err := encodeRequest(3, Item{ID: "q1", Answer: "<a>", Context: "x\ny"}, "out\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"protocol":2,"id":3,"item":{"id":"q1","question":"","answer":"<a>","answers":[],"choices":[],"context":"x\ny","task":""},"output":"out\n"}` + "\n"
+	if string(got) != want {
+		t.Errorf("encodeRequest =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestExecReadLine(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
@@ -386,34 +492,35 @@ func TestReadLine(t *testing.T) {
 	}
 }
 
-func TestExecCloseKillsProcessGroup(t *testing.T) {
-	j := newExecJudge(t, config.Judge{Command: execScript(t, "spawn"), ExecWorkers: 1})
-	v, err := j.Judge(t.Context(), Item{Answer: "a"}, "a")
-	if err != nil || !v.Passed {
-		t.Fatalf("Judge = %+v, %v", v, err)
-	}
-	_, child, ok := strings.Cut(v.Detail, "child=")
-	if !ok {
-		t.Fatalf("no child pid in detail %q", v.Detail)
-	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// SIGKILL went to the group before Close returned; the grandchild is
-	// then reaped by init, so poll /proc until it is gone or a zombie.
-	stat := filepath.Join("/proc", child, "stat")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b, err := os.ReadFile(stat)
-		if err != nil {
-			return // gone
-		}
-		if _, after, ok := strings.Cut(string(b), ") "); ok && (after[0] == 'Z' || after[0] == 'X') {
+// FuzzExecReadLine checks that readLine never returns a line over its limit
+// or one holding a newline, and returns the input's lines in order.
+func FuzzExecReadLine(f *testing.F) {
+	f.Add([]byte("a\nbb\r\n"), 4)
+	f.Add([]byte(strings.Repeat("x", 40)+"\nshort\n"), 16)
+	f.Add([]byte("no newline"), 100)
+	f.Add([]byte("\n\n\r\n"), 0)
+	f.Fuzz(func(t *testing.T, in []byte, limit int) {
+		if limit < 0 || limit > 1<<16 {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("grandchild %s still running after Close: %s", child, b)
+		r := bufio.NewReaderSize(bytes.NewReader(in), 16)
+		rest := string(in)
+		for {
+			line, err := readLine(r, limit)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, errLineTooLong) {
+					t.Fatalf("readLine: %v", err)
+				}
+				return
+			}
+			if len(line) > limit || bytes.ContainsRune(line, '\n') {
+				t.Fatalf("readLine(limit %d) = %q", limit, line)
+			}
+			before, after, ok := strings.Cut(rest, "\n")
+			if !ok || strings.TrimRight(before, "\r") != string(line) {
+				t.Fatalf("readLine = %q, want the next line of %q", line, rest)
+			}
+			rest = after
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 }

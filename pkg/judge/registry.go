@@ -50,7 +50,7 @@ var types = map[string]judgeType{
 	"choice":   {version: 1, options: []string{optLetters}, build: newChoice},
 	"math":     {version: 2, options: []string{optPattern}, build: newMath},
 	"f1":       {version: 1, options: []string{optF1Threshold}, build: newF1},
-	"exec":     {version: 1, options: []string{optCommand, optExecWorkers, optExecTimeout}, build: newExec},
+	"exec":     {version: 2, options: []string{optCommand, optExecWorkers, optExecTimeout}, buildWith: newExec},
 	"code":     {version: 1, options: []string{optCommand, optExecWorkers, optExecTimeout, optMemoryMB}, buildWith: newCode},
 	"llm":      {version: 1, options: []string{optModel, optRubric, optVotes, optTemperature, optMaxTokens}, build: newLLM},
 }
@@ -77,6 +77,9 @@ type Options struct {
 	// is probed once and each warning is logged once; nil gives the judge a
 	// cache of its own.
 	Probes *sandbox.Probes
+	// SecretVars are the environment variables the run file makes secrets:
+	// never passed to a judge's program.
+	SecretVars []string
 }
 
 // logger returns o.Log, or a logger that discards.

@@ -107,7 +107,11 @@ func (x *execution) judgeChunk(ctx context.Context, je judgeEntry, gens []record
 				if i >= len(gens) {
 					return
 				}
-				s := x.score(wctx, je, gens[i])
+				s, err := x.score(wctx, je, gens[i])
+				if err != nil {
+					stop(err) // the judge stopped for good: no verdict of it is stored
+					return
+				}
 				if wctx.Err() != nil {
 					return
 				}
@@ -146,19 +150,28 @@ func (x *execution) judgeChunk(ctx context.Context, je judgeEntry, gens []record
 	if err != nil {
 		return err
 	}
+	if err := context.Cause(wctx); errors.Is(err, judge.ErrStopped) {
+		return fmt.Errorf("judge %q: %w", je.cfg.Name, err)
+	}
 	return ctx.Err()
 }
 
-// score is je's verdict row on g: an error verdict for a failed sample.
-func (x *execution) score(ctx context.Context, je judgeEntry, g record.Generation) record.Score {
+// score is je's verdict row on g: an error verdict for a failed sample,
+// or for a judge that failed on this output. A judge that stopped for good
+// (judge.ErrStopped: its program speaks another protocol, or hangs) gives
+// no verdict but its error: storing one would make it final.
+func (x *execution) score(ctx context.Context, je judgeEntry, g record.Generation) (record.Score, error) {
 	if g.Error != "" {
-		return verdictRow(je, g, judge.Verdict{Status: record.StatusError, Detail: "generation failed: " + g.Error})
+		return verdictRow(je, g, judge.Verdict{Status: record.StatusError, Detail: "generation failed: " + g.Error}), nil
 	}
 	v, err := je.j.Judge(ctx, *x.byID[g.QueryID], g.OutputText)
+	if errors.Is(err, judge.ErrStopped) {
+		return record.Score{}, err
+	}
 	if err != nil {
 		v = judge.Verdict{Status: record.StatusError, Detail: err.Error()}
 	}
-	return verdictRow(je, g, v)
+	return verdictRow(je, g, v), nil
 }
 
 // verdictRow is the stored row of je's verdict v on g.
@@ -238,7 +251,7 @@ func (x *execution) judgeCallChunk(ctx context.Context, c *judgeCalls, gens []re
 	var asked []int // index in gens of each output asked about
 	for i, g := range gens {
 		if g.Error != "" {
-			scores[i] = x.score(ctx, c.je, g)
+			scores[i], _ = x.score(ctx, c.je, g) // a failed sample's verdict: no call
 			continue
 		}
 		items = append(items, *x.byID[g.QueryID])

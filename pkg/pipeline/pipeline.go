@@ -240,7 +240,8 @@ func (r *Run) loadModels(ctx context.Context) error {
 	}
 	probes := sandbox.NewProbes()
 	for i, jc := range r.cfg.Judges {
-		j, err := judge.New(ctx, jc, judge.Options{Log: r.opts.Log.With("judge", jc.Name), Probes: probes})
+		j, err := judge.New(ctx, jc, judge.Options{Log: r.opts.Log.With("judge", jc.Name), Probes: probes,
+			SecretVars: r.cfg.SecretVars()})
 		if err != nil {
 			if ctx.Err() != nil {
 				return err
