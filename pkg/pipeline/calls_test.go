@@ -330,3 +330,26 @@ func TestStoredCallsPreferAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestCandidateAndJudgeStopped: when a candidate and the judge model both
+// stop, the error names both: the candidate's stop is not lost behind the
+// judge's.
+func TestCandidateAndJudgeStopped(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}}`)
+	}))
+	defer srv.Close()
+	cfg := judgeRun(t, srv.URL)
+	cfg.Models = append(cfg.Models, config.Model{Name: "sim", Provider: "sim", Skill: 1})
+	ctx := context.Background()
+	run, err := Open(ctx, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	_, err = run.Execute(ctx, All)
+	if err == nil || !strings.Contains(err.Error(), `model "cand" stopped`) || !strings.Contains(err.Error(), `model "grader" stopped`) {
+		t.Fatalf("Execute = %v; want both stops named", err)
+	}
+}

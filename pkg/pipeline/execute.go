@@ -122,7 +122,7 @@ func (r *Run) Execute(ctx context.Context, stages Stage) (res Result, err error)
 	}
 	if stages&Judge != 0 {
 		if callsFailed, err = x.judgeAll(ctx); err != nil {
-			return res, err
+			return res, errors.Join(later, err) // a candidate that stopped too is said, not lost
 		}
 		if done.scores, err = x.exportScores(ctx); err != nil {
 			return res, err
