@@ -46,6 +46,7 @@ const GENERATIONS = [
   // Arrow timestamp[ms, tz=UTC] is stored as an adjusted-to-UTC timestamp.
   ['created_at', 'TIMESTAMP WITH TIME ZONE'],
   ['usage_estimated', 'BOOLEAN'],
+  ['reasoning_tokens', 'BIGINT'],
 ];
 
 const SCORES = [

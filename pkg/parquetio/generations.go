@@ -34,7 +34,10 @@ func generationsTable() *table[record.Generation] {
 			optStringColumn("error", func(r *G) string { return r.Error }, func(r *G, v string) { r.Error = v }),
 			timestampColumn("created_at", func(r *G) time.Time { return r.CreatedAt }, func(r *G, v time.Time) { r.CreatedAt = v }),
 			boolColumn("usage_estimated", func(r *G) bool { return r.UsageEstimated }, func(r *G, v bool) { r.UsageEstimated = v }),
+			// Added later (after usage_estimated): a file without it reads 0.
+			int64Column("reasoning_tokens", func(r *G) int64 { return r.ReasoningTokens }, func(r *G, v int64) { r.ReasoningTokens = v }),
 		},
+		since: 19,
 		rowBytes: func(r *G) int {
 			return len(r.Key) + len(r.QueryID) + len(r.Model) + len(r.OutputText) + len(r.FinishReason) + len(r.Error)
 		},

@@ -490,6 +490,7 @@ func TestSchemas(t *testing.T) {
 			{"prompt_tokens", i64, false}, {"completion_tokens", i64, false}, {"cost_usd", f64, false},
 			{"latency_ms", i64, false}, {"attempts", i32, false}, {"error", str, true}, {"created_at", ts, false},
 			{"usage_estimated", bl, false},
+			{"reasoning_tokens", i64, false},
 		}},
 		{"scores", ScoresSchema(), []col{
 			{"generation_key", str, false}, {"query_id", str, false}, {"variant_id", i32, false}, {"model", str, false},
@@ -762,5 +763,23 @@ func TestRoutesModelNames(t *testing.T) {
 	}
 	if !same(got, rows) || !same(gotModels, models) {
 		t.Errorf("round trip: %v %v, want %v %v", got, gotModels, rows, models)
+	}
+}
+
+// TestReadOlderGenerations: a generations.parquet written before
+// reasoning_tokens existed (testdata/store-v1's, by dars d8dc011) reads
+// with the column at 0, as shard parts and dars recover need.
+func TestReadOlderGenerations(t *testing.T) {
+	rows, err := ReadGenerations(filepath.Join("..", "..", "testdata", "store-v1", "out", "v1", "generations.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 16 {
+		t.Fatalf("%d rows, want 16", len(rows))
+	}
+	for _, g := range rows {
+		if g.ReasoningTokens != 0 || g.Key == "" || g.OutputText == "" {
+			t.Fatalf("row %+v", g)
+		}
 	}
 }

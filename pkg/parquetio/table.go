@@ -99,6 +99,10 @@ func (m Meta) metadata(kind string) (arrow.Metadata, error) {
 type table[R any] struct {
 	kind    string
 	columns []column[R]
+	// since is how many of the columns the first version of the file had:
+	// columns added later come last, and a file written before them is read
+	// with them at their zero value. 0: every column is as old as the file.
+	since int
 	// rowBytes estimates a row's variable-length bytes, to bound batches;
 	// nil means rows are small.
 	rowBytes func(*R) int
@@ -237,6 +241,12 @@ func readRows[R any](ctx context.Context, path string, plan func(*arrow.Schema) 
 	t, err := plan(sc)
 	if err != nil {
 		return err
+	}
+	if n := sc.NumFields(); t.since > 0 && n >= t.since && n < len(t.columns) {
+		// A file from before the last columns were added: read what it has.
+		old := *t
+		old.columns = t.columns[:n]
+		t = &old
 	}
 	if err := checkSchema(sc, t.schema(nil)); err != nil {
 		return err

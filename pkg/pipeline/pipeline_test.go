@@ -93,8 +93,9 @@ func (c *callLog) sent(purpose, caller string) (requests int64, streams int) {
 // (testdata/store-v1: samples, an llm judge voting twice, an llm judge
 // whose endpoint refused every call): its store is migrated in place, not
 // one sample or stored judge call is asked again, and the outputs are the
-// old run's, byte for byte; only the refused judge's calls are asked again,
-// as failed calls always are.
+// old run's, byte for byte (generations.parquet row for row: it has a
+// column more since); only the refused judge's calls are asked again, as
+// failed calls always are.
 func TestResumeV1Run(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, filepath.Join(repoTestdata, "store-v1"), dir)
@@ -120,7 +121,20 @@ func TestResumeV1Run(t *testing.T) {
 	if n, _ := calls.sent(record.PurposeJudge, "offline"); n == 0 {
 		t.Error("the offline judge's failed calls were not asked again")
 	}
-	for _, name := range []string{"generations.parquet", "variants.parquet", "sim_truth.parquet", "labels.parquet", "routes.parquet"} {
+	// generations.parquet gained reasoning_tokens since (store schema 3):
+	// its rows are compared value by value, the new column 0 in both.
+	oldGens, err := parquetio.ReadGenerations(filepath.Join(old, "generations.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newGens, err := parquetio.ReadGenerations(filepath.Join(run.Dir(), "generations.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%+v", newGens) != fmt.Sprintf("%+v", oldGens) {
+		t.Errorf("generations.parquet's rows differ from the schema-1 run's")
+	}
+	for _, name := range []string{"variants.parquet", "sim_truth.parquet", "labels.parquet", "routes.parquet"} {
 		want, err := os.ReadFile(filepath.Join(old, name))
 		if err != nil {
 			t.Fatal(err)

@@ -274,6 +274,15 @@ func (o *OpenAI) send(ctx context.Context, creq openai.ChatCompletionRequest, re
 		CompletionTokens: int64(cresp.Usage.CompletionTokens),
 		Latency:          latency,
 	}
+	if d := cresp.Usage.CompletionTokensDetails; d != nil && d.ReasoningTokens > 0 {
+		resp.ReasoningTokens = int64(d.ReasoningTokens)
+		// OpenAI counts reasoning inside completion_tokens. A server that
+		// reports more reasoning than completion tokens counts them apart:
+		// both are billed.
+		if resp.ReasoningTokens > resp.CompletionTokens {
+			resp.CompletionTokens += resp.ReasoningTokens
+		}
+	}
 	for i, c := range choices {
 		resp.Choices[i] = Choice{Text: c.Message.Content, FinishReason: string(c.FinishReason)}
 	}

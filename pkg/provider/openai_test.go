@@ -353,3 +353,41 @@ func TestOpenAIConnectionReset(t *testing.T) {
 		t.Errorf("error %v, want retryable with status 0", err)
 	}
 }
+
+// TestOpenAIReasoningTokens: reasoning tokens reported in
+// completion_tokens_details are kept; OpenAI counts them inside
+// completion_tokens, and a server that reports more reasoning than
+// completion tokens counts them apart, so both are billed.
+func TestOpenAIReasoningTokens(t *testing.T) {
+	t.Setenv("DARS_TEST_KEY", testKey)
+	for _, tc := range []struct {
+		name                   string
+		completion, reasoning  int
+		wantCompletion, wantRs int64
+	}{
+		{"inside completion_tokens (OpenAI)", 300, 250, 300, 250},
+		{"apart from completion_tokens", 50, 250, 300, 250},
+		{"none reported", 50, 0, 50, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, body map[string]any) {
+				resp := completion([]string{"Final Answer: 42"}, nil)
+				resp["usage"] = map[string]any{"prompt_tokens": 20, "completion_tokens": tc.completion,
+					"completion_tokens_details": map[string]any{"reasoning_tokens": tc.reasoning}}
+				writeJSON(w, 200, resp)
+			})
+			p, err := New(testModel(srv), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := p.Generate(context.Background(), chatRequest(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.CompletionTokens != tc.wantCompletion || resp.ReasoningTokens != tc.wantRs || resp.Choices[0].CompletionTokens != tc.wantCompletion {
+				t.Errorf("completion %d (choice %d), reasoning %d; want %d, %d", resp.CompletionTokens, resp.Choices[0].CompletionTokens,
+					resp.ReasoningTokens, tc.wantCompletion, tc.wantRs)
+			}
+		})
+	}
+}

@@ -47,7 +47,11 @@ type Response struct {
 	PromptTokens     int64 // for the whole request
 	CompletionTokens int64 // for the whole request
 	UsageEstimated   bool  // the endpoint gave no usage; tokens were estimated
-	Latency          time.Duration
+	// ReasoningTokens are the completion tokens spent reasoning, for the
+	// whole request, as the endpoint reported them (included in
+	// CompletionTokens); 0 when it reported none.
+	ReasoningTokens int64
+	Latency         time.Duration
 }
 
 // Provider generates samples. Generate returns either a Response with at most

@@ -72,6 +72,10 @@ type Generation struct {
 	// because the endpoint reported no usage or an impossible figure (one
 	// choice's completion tokens for n > 1).
 	UsageEstimated bool
+	// ReasoningTokens are the completion tokens a reasoning model spent
+	// thinking before it answered: part of CompletionTokens (and billed
+	// with them), reported by the endpoint; 0 when it reported none.
+	ReasoningTokens int64
 
 	// Purpose says what the call was paid for (PurposeSample when empty);
 	// Caller names who made it (an llm judge's name) and Subject what it is

@@ -152,6 +152,7 @@ func (mr *modelRun) send(r *request) error {
 				g := mr.row(r, indices[i], seeds[i], keys[i], now())
 				g.OutputText, g.FinishReason = c.Text, c.FinishReason
 				g.PromptTokens, g.CompletionTokens, g.CostUSD = rep.prompt[i], rep.completion[i], rep.cost[i]
+				g.ReasoningTokens = min(rep.reasoning[i], g.CompletionTokens)
 				g.LatencyMS = rep.resp.Latency.Milliseconds()
 				g.Attempts = tries[i]
 				g.UsageEstimated = rep.estimated

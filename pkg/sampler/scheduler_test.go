@@ -338,3 +338,22 @@ func TestStoppedModelsInFlightSettleTheBatch(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestReasoningTokensReachTheRows: a request's reasoning tokens are shared
+// among its samples like its completion tokens, and stored with each.
+func TestReasoningTokensReachTheRows(t *testing.T) {
+	f := &fakeProvider{generate: func(_ int, r provider.Request) (provider.Response, error) {
+		resp := answer(r)
+		resp.CompletionTokens, resp.ReasoningTokens = int64(40*r.N), int64(30*r.N)
+		return resp, nil
+	}}
+	st := &memStore{}
+	if _, err := run(context.Background(), testWork(1, 1), testOptions(t, st, fakeModel("a", "5", 1, f))); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range st.rows {
+		if g.ReasoningTokens != 30 || g.CompletionTokens != 40 {
+			t.Fatalf("row %+v: want 30 reasoning of 40 completion tokens", g)
+		}
+	}
+}

@@ -11,6 +11,7 @@ type reply struct {
 	got        int // choices used: at most the samples asked for
 	prompt     []int64
 	completion []int64
+	reasoning  []int64 // of completion: the request's reasoning tokens, shared evenly
 	cost       []float64
 	estimated  bool // tokens estimated: no usage, or an impossible one
 }
@@ -41,7 +42,7 @@ func estimateCost(req provider.Request, p config.Price) float64 {
 func settleUsage(resp provider.Response, n, maxTokens int, p config.Price) reply {
 	got := min(len(resp.Choices), n)
 	rep := reply{resp: resp, got: got, estimated: resp.UsageEstimated,
-		prompt: splitEven(resp.PromptTokens, got), cost: make([]float64, got)}
+		prompt: splitEven(resp.PromptTokens, got), reasoning: splitEven(resp.ReasoningTokens, got), cost: make([]float64, got)}
 	guess := make([]int64, got)
 	for i := range guess {
 		guess[i] = int64((len(resp.Choices[i].Text) + 3) / 4)

@@ -13,6 +13,14 @@ import (
 // dars of version v (testdata/v<v>).
 var migrations = map[int]func(context.Context, *sql.Tx) error{
 	1: migrate1to2,
+	2: migrate2to3,
+}
+
+// migrate2to3 adds the reasoning tokens of every call (0 for the calls
+// stored before they were recorded).
+func migrate2to3(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `ALTER TABLE generations ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0`)
+	return err
 }
 
 // legacyJudgePrefix starts the made-up query id under which schema 1 stored

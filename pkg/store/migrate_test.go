@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/darslabs/dars/pkg/record"
@@ -50,8 +51,8 @@ func TestMigrateV1(t *testing.T) {
 		t.Fatalf("OpenReader on an unmigrated store = %v, want ErrOlderSchema", err)
 	}
 	s := openT(t, dir)
-	if v, _, _ := s.Meta(ctx, "schema_version"); v != "2" {
-		t.Fatalf("schema_version = %q after the migration, want 2", v)
+	if v, _, _ := s.Meta(ctx, "schema_version"); v != strconv.Itoa(SchemaVersion) {
+		t.Fatalf("schema_version = %q after the migration, want %d", v, SchemaVersion)
 	}
 	samples := map[string]record.Generation{}
 	if err := s.Generations(ctx, func(g record.Generation) error {
@@ -132,5 +133,48 @@ func TestMigrateV1(t *testing.T) {
 	}
 	if _, err := OpenReader(ctx, dir); err != nil {
 		t.Errorf("OpenReader on the migrated store: %v", err)
+	}
+}
+
+// v2Store is a store written by dars at schema 2 (testdata/store-v2).
+var v2Store = filepath.Join("..", "..", "testdata", "store-v2", DBFile)
+
+// TestMigrateV2 opens a store written by dars at schema 2 and checks that
+// it is migrated in place, every call kept with its purpose, and its
+// reasoning tokens 0 (they were not recorded).
+func TestMigrateV2(t *testing.T) {
+	ctx := context.Background()
+	dir := copyStore(t, v2Store)
+	if _, err := OpenReader(ctx, dir); !errors.Is(err, ErrOlderSchema) {
+		t.Fatalf("OpenReader on an unmigrated store = %v, want ErrOlderSchema", err)
+	}
+	s := openT(t, dir)
+	if v, _, _ := s.Meta(ctx, "schema_version"); v != strconv.Itoa(SchemaVersion) {
+		t.Fatalf("schema_version = %q after the migration, want %d", v, SchemaVersion)
+	}
+	if _, err := s.ID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var samples int
+	err := s.Generations(ctx, func(g record.Generation) error {
+		samples++
+		if g.ReasoningTokens != 0 || g.Purpose != record.PurposeSample {
+			t.Errorf("sample %s: purpose %q, reasoning tokens %d", g.Key, g.Purpose, g.ReasoningTokens)
+		}
+		return nil
+	})
+	if err != nil || samples != 16 {
+		t.Fatalf("%d samples after the migration (%v), want 16", samples, err)
+	}
+	spend, err := s.Spend(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int64{}
+	for _, sp := range spend {
+		calls[sp.Purpose+"/"+sp.Caller] += sp.Calls
+	}
+	if calls["sample/"] != 16 || calls["judge/rubric"] != 32 {
+		t.Errorf("calls by purpose after the migration: %v", calls)
 	}
 }

@@ -78,7 +78,7 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO generations (`+generationColumns+`, qkind, qnum)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(`+generationOrder+`) DO UPDATE SET
 				seed = excluded.seed,
 				temperature = excluded.temperature, top_p = excluded.top_p,
@@ -88,7 +88,8 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 				latency_ms = excluded.latency_ms, attempts = excluded.attempts,
 				error = excluded.error, created_at = excluded.created_at,
 				usage_estimated = excluded.usage_estimated,
-				purpose = excluded.purpose, caller = excluded.caller, subject = excluded.subject
+				purpose = excluded.purpose, caller = excluded.caller, subject = excluded.subject,
+				reasoning_tokens = excluded.reasoning_tokens
 			WHERE generations.error <> ''`)
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)
@@ -126,7 +127,7 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 				g.OutputText, g.FinishReason, g.PromptTokens, g.CompletionTokens,
 				nullFloat(g.CostUSD), g.LatencyMS, g.Attempts, g.Error,
 				g.CreatedAt.UnixMilli(), g.UsageEstimated, cmp.Or(g.Purpose, record.PurposeSample), g.Caller, g.Subject,
-				kind, num)
+				g.ReasoningTokens, kind, num)
 			if err != nil {
 				return fmt.Errorf("generation %q: %w", g.Key, err)
 			}
@@ -143,7 +144,7 @@ func (s *Store) PutGenerations(ctx context.Context, rows []record.Generation) er
 const generationColumns = `generation_key, query_id, variant_id, model, sample_index, seed,
 	temperature, top_p, max_tokens, output_text, finish_reason, prompt_tokens,
 	completion_tokens, cost_usd, latency_ms, attempts, error, created_at, usage_estimated,
-	purpose, caller, subject`
+	purpose, caller, subject, reasoning_tokens`
 
 // isSample selects the candidates' samples among the stored calls.
 const isSample = `purpose = '` + record.PurposeSample + `'`
@@ -190,7 +191,7 @@ func (s *Store) generations(ctx context.Context, fn func(record.Generation) erro
 		err := rows.Scan(&g.Key, &g.QueryID, &g.VariantID, &g.Model, &g.SampleIndex, &g.Seed,
 			&temp, &topP, &g.MaxTokens, &g.OutputText, &g.FinishReason, &g.PromptTokens,
 			&g.CompletionTokens, &costUSD, &g.LatencyMS, &g.Attempts, &g.Error, &createdMS, &g.UsageEstimated,
-			&g.Purpose, &g.Caller, &g.Subject)
+			&g.Purpose, &g.Caller, &g.Subject, &g.ReasoningTokens)
 		if err != nil {
 			return fmt.Errorf("read generations: %w", err)
 		}

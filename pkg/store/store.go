@@ -40,7 +40,8 @@ const (
 //	2  generations.purpose, caller, subject: every paid call with what it was for;
 //	   an llm judge's calls move out of made-up query ids; scores.status
 //	   call_failed for a verdict whose judge call failed
-const SchemaVersion = 2
+//	3  generations.reasoning_tokens
+const SchemaVersion = 3
 
 // ErrLocked is wrapped by Open when another process (or another Open in this
 // process) holds the output directory.
@@ -384,7 +385,8 @@ var schema = [...]string{
 		usage_estimated   INTEGER NOT NULL DEFAULT 0,
 		purpose           TEXT    NOT NULL DEFAULT 'sample',
 		caller            TEXT    NOT NULL DEFAULT '',
-		subject           TEXT    NOT NULL DEFAULT ''
+		subject           TEXT    NOT NULL DEFAULT '',
+		reasoning_tokens  INTEGER NOT NULL DEFAULT 0
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS generations_order
 		ON generations (qkind, qnum, query_id, variant_id, model, sample_index, generation_key)`,

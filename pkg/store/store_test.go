@@ -209,8 +209,8 @@ func TestRoundTrip(t *testing.T) {
 		if _, ok, err := s.Meta(ctx, "missing"); ok || err != nil {
 			t.Errorf("Meta(missing) = _, %v, %v", ok, err)
 		}
-		if v, _, _ := s.Meta(ctx, "schema_version"); v != "2" {
-			t.Errorf("schema_version = %q, want 2", v)
+		if v, _, _ := s.Meta(ctx, "schema_version"); v != strconv.Itoa(SchemaVersion) {
+			t.Errorf("schema_version = %q, want %d", v, SchemaVersion)
 		}
 		c := countRows(t, s)
 		if want := (rowCounts{Variants: 3, Generations: 4, GenerationErrors: 1, Scores: 3}); c != want {
@@ -533,15 +533,15 @@ func TestNewerSchemaRefused(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openT(t, dir)
-	if err := s.SetMeta(ctx, "schema_version", "3"); err != nil {
+	if err := s.SetMeta(ctx, "schema_version", strconv.Itoa(SchemaVersion+1)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Open(context.Background(), dir)
-	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "version 3") {
-		t.Fatalf("Open = %v, want ErrNewerSchema naming schema version 3", err)
+	if want := fmt.Sprintf("version %d", SchemaVersion+1); !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Open = %v, want ErrNewerSchema naming schema %s", err, want)
 	}
 	if _, err := OpenReader(ctx, dir); !errors.Is(err, ErrNewerSchema) {
 		t.Fatalf("OpenReader = %v, want ErrNewerSchema", err)
@@ -768,7 +768,8 @@ func TestOpenAddsUsageEstimatedToAnOlderStore(t *testing.T) {
 	}
 	for _, stmt := range []string{`DROP INDEX generations_calls`, `ALTER TABLE generations DROP COLUMN usage_estimated`,
 		`ALTER TABLE generations DROP COLUMN purpose`, `ALTER TABLE generations DROP COLUMN caller`,
-		`ALTER TABLE generations DROP COLUMN subject`, `UPDATE meta SET value = '1' WHERE key = 'schema_version'`} {
+		`ALTER TABLE generations DROP COLUMN subject`, `ALTER TABLE generations DROP COLUMN reasoning_tokens`,
+		`UPDATE meta SET value = '1' WHERE key = 'schema_version'`} {
 		if _, err := s.w.ExecContext(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}
