@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"text/template"
 
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/record"
+	"github.com/darslabs/dars/pkg/tmpl"
 )
 
 // Option names of the llm judge.
@@ -75,7 +75,7 @@ type RubricData struct {
 type LLM struct {
 	name      string
 	model     string
-	rubric    *template.Template
+	rubric    *tmpl.Template
 	votes     int
 	temp      float64
 	maxTokens int
@@ -91,7 +91,7 @@ func newLLM(cfg config.Judge) (Judge, error) {
 	if strings.TrimSpace(text) == "" {
 		text = DefaultRubric
 	}
-	t, err := template.New("rubric").Option("missingkey=error").Parse(text)
+	t, err := tmpl.Parse("rubric", text)
 	if err != nil {
 		return nil, fmt.Errorf("judge %q: option %q: %w", cfg.Name, optRubric, err)
 	}
@@ -150,11 +150,11 @@ func (j *LLM) Prompt(item Item, output string) (string, error) {
 	for i := range item.Choices {
 		d.Letters = append(d.Letters, string(rune('A'+i)))
 	}
-	var b strings.Builder
-	if err := j.rubric.Execute(&b, d); err != nil {
+	out, err := j.rubric.Execute(d)
+	if err != nil {
 		return "", fmt.Errorf("render rubric for item %q: %w", item.ID, err)
 	}
-	return b.String(), nil
+	return out, nil
 }
 
 // Judge is not how an llm judge scores: its calls must share the run's

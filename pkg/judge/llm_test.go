@@ -224,3 +224,12 @@ func TestLLMJudgeBatch(t *testing.T) {
 		t.Errorf("JudgeBatch with a failing asker = %v, want its error", err)
 	}
 }
+
+// TestRubricBounded: a rubric that would write without end or loop for
+// hours stops with an error naming the rubric, not the machine's memory.
+func TestRubricBounded(t *testing.T) {
+	_, err := New(context.Background(), config.Judge{Name: "g", Type: "llm", Model: "m", Rubric: "{{.Output}}{{range 1000000000}}x{{end}}"}, Options{})
+	if err == nil || !strings.Contains(err.Error(), `option "rubric"`) || !strings.Contains(err.Error(), "steps") {
+		t.Fatalf("New = %v, want an error naming the rubric and its bound", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/darslabs/dars/pkg/config"
 	"github.com/darslabs/dars/pkg/dataset"
 	"github.com/darslabs/dars/pkg/problem"
+	"github.com/darslabs/dars/pkg/tmpl"
 )
 
 // TestPromptRenderBounded: a template that would render without end (the
@@ -30,9 +31,9 @@ func TestPromptRenderBounded(t *testing.T) {
 		{"nested ranges", "{{range 100000}}{{range 100000}}{{end}}{{end}}", "Why?", nil, "more than 100000 steps"},
 		{"exponential template calls", `{{define "a"}}{{range $i, $c := .}}{{template "a" (slice $ 1)}}{{end}}{{end}}{{template "a" .Choices}}`, "Why?", manyChoices, "more than 100000 steps"},
 		{"steps at the bound", "{{range 99999}}{{end}}", "Why?", nil, ""}, // and one for the template itself
-		{"a question at the bound", "{{.Question}}", strings.Repeat("x", MaxPromptBytes), nil, ""},
-		{"a question past the bound", "{{.Question}}", strings.Repeat("x", MaxPromptBytes+1), nil, "larger than 16 MiB"},
-		{"text past the bound", "{{.Question}}!", strings.Repeat("x", MaxPromptBytes), nil, "larger than 16 MiB"},
+		{"a question at the bound", "{{.Question}}", strings.Repeat("x", tmpl.MaxBytes), nil, ""},
+		{"a question past the bound", "{{.Question}}", strings.Repeat("x", tmpl.MaxBytes+1), nil, "larger than 16 MiB"},
+		{"text past the bound", "{{.Question}}!", strings.Repeat("x", tmpl.MaxBytes), nil, "larger than 16 MiB"},
 		{"ranges over the choices", "{{.Question}}{{range $i, $c := .Choices}}\n{{index $.Letters $i}}. {{$c}}{{end}}", "Why?", manyChoices, ""},
 	}
 	for _, tt := range tests {
@@ -46,8 +47,8 @@ func TestPromptRenderBounded(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Render: %v", err)
 				}
-				if n := len(msgs[len(msgs)-1].Content); n > MaxPromptBytes {
-					t.Fatalf("rendered %d bytes, past MaxPromptBytes", n)
+				if n := len(msgs[len(msgs)-1].Content); n > tmpl.MaxBytes {
+					t.Fatalf("rendered %d bytes, past tmpl.MaxBytes", n)
 				}
 				return
 			}
@@ -70,7 +71,7 @@ func TestPromptRenderBounded(t *testing.T) {
 // TestPromptRenderConcurrent renders again and from several goroutines:
 // each render counts its own steps from 0.
 func TestPromptRenderConcurrent(t *testing.T) {
-	p, err := NewPrompt(config.Prompt{Template: fmt.Sprintf("{{range %d}}{{end}}{{.Question}}", MaxPromptSteps*6/10)})
+	p, err := NewPrompt(config.Prompt{Template: fmt.Sprintf("{{range %d}}{{end}}{{.Question}}", tmpl.MaxSteps*6/10)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +106,8 @@ func FuzzPromptTemplate(f *testing.F) {
 		f.Add(s)
 	}
 	q := &dataset.Query{ID: "q1", Choices: []string{"red", "blue"}, Context: "ctx", Task: "t"}
-	f.Fuzz(func(t *testing.T, tmpl string) {
-		p, err := NewPrompt(config.Prompt{Template: tmpl})
+	f.Fuzz(func(t *testing.T, text string) {
+		p, err := NewPrompt(config.Prompt{Template: text})
 		if err != nil {
 			if !strings.Contains(err.Error(), "prompt.template") {
 				t.Fatalf("parse error %q does not name prompt.template", err)
@@ -120,8 +121,8 @@ func FuzzPromptTemplate(f *testing.F) {
 			}
 			return
 		}
-		if n := len(msgs[len(msgs)-1].Content); n > MaxPromptBytes {
-			t.Fatalf("rendered %d bytes, past MaxPromptBytes", n)
+		if n := len(msgs[len(msgs)-1].Content); n > tmpl.MaxBytes {
+			t.Fatalf("rendered %d bytes, past tmpl.MaxBytes", n)
 		}
 	})
 }
