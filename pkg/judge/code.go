@@ -13,14 +13,23 @@ import (
 	"time"
 
 	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/problem"
 	"github.com/darslabs/dars/pkg/sandbox"
 )
 
-// optMemoryMB is the code judge's address-space option, in MiB.
-const optMemoryMB = "memory_mb"
+// Options of the code judge.
+const (
+	// optMemoryMB is the address-space option, in MiB.
+	optMemoryMB = "memory_mb"
+	// optUnsafeNoSandbox lets the judge run generated code where the
+	// sandbox cannot isolate it.
+	optUnsafeNoSandbox = "unsafe_no_sandbox"
+)
 
 // codeJudge runs the generated Python against the item's tests in a
-// sandbox (pkg/sandbox) and passes an output whose program runs to its end.
+// sandbox (pkg/sandbox) and passes an output whose tests run to their end.
+// The code and the tests run in two processes: the tests call the code's
+// functions and get plain data back, so code cannot fake its verdict.
 //
 // Items come in two layouts, read from the raw row (Item.Fields):
 // HumanEval ("prompt", "test", "entry_point") and MBPP ("test_list", with
@@ -39,7 +48,8 @@ var (
 
 // newCode builds a code judge: it checks the options and, under ctx,
 // resolves and probes the interpreter (see sandbox.New), through
-// opts.Probes.
+// opts.Probes. It refuses a sandbox without namespaces unless the judge
+// says unsafe_no_sandbox.
 func newCode(ctx context.Context, cfg config.Judge, opts Options) (Judge, error) {
 	sc, err := codeSandboxConfig(cfg)
 	if err != nil {
@@ -53,7 +63,29 @@ func newCode(ctx context.Context, cfg config.Judge, opts Options) (Judge, error)
 	if err != nil {
 		return nil, fmt.Errorf("judge %q: %w", cfg.Name, err)
 	}
+	if err := checkIsolation(cfg, sb.Isolation()); err != nil {
+		sb.Close()
+		return nil, err
+	}
 	return &codeJudge{name: displayName(cfg), sb: sb, log: opts.logger(), probes: probes}, nil
+}
+
+// checkIsolation refuses iso, a sandbox's isolation, when it has no
+// namespaces (not Linux, or a container that forbids them) and cfg does
+// not say unsafe_no_sandbox: there generated code would run with dars's
+// user's access to files, the network and processes.
+func checkIsolation(cfg config.Judge, iso sandbox.Isolation) error {
+	if iso.Namespaces || cfg.UnsafeNoSandbox {
+		return nil
+	}
+	reason := iso.Reason
+	if reason == "" {
+		reason = "no namespaces"
+	}
+	return problem.Input(
+		fmt.Errorf("judge %q: the sandbox cannot isolate generated code here (%s), so the judge will not run it", cfg.Name, reason),
+		fmt.Sprintf("run dars on Linux where namespaces work (as root, or with unprivileged user namespaces), "+
+			"or set %s: true on judge %q to run generated code with your user's access to files, network and processes", optUnsafeNoSandbox, cfg.Name))
 }
 
 // codeSandboxConfig checks the code judge's options and applies defaults:
@@ -144,12 +176,12 @@ func (j *codeJudge) Judge(ctx context.Context, item Item, output string) (Verdic
 	if strings.TrimSpace(code) == "" {
 		return unscored("no code in the output"), nil
 	}
-	program, err := testProgram(item, code)
+	prog, err := testProgram(item, code)
 	if err != nil {
 		return judgeError(err.Error()), nil
 	}
 	j.warnWeakIsolation(j.sb.Isolation())
-	res, err := j.sb.Run(ctx, program)
+	res, err := j.sb.Run(ctx, prog)
 	switch {
 	case errors.Is(err, sandbox.ErrClosed):
 		return Verdict{}, fmt.Errorf("judge %q: closed", j.name)
@@ -164,15 +196,16 @@ func (j *codeJudge) Judge(ctx context.Context, item Item, output string) (Verdic
 }
 
 // warnWeakIsolation logs, once per run (per sandbox.Probes), that programs
-// run without namespaces when iso, the sandbox's isolation, has none: the
-// network is reachable.
+// run without namespaces when iso, the sandbox's isolation, has none (the
+// judge says unsafe_no_sandbox): they can read the user's files, reach the
+// network and outlive the run.
 func (j *codeJudge) warnWeakIsolation(iso sandbox.Isolation) {
 	if iso.Namespaces {
 		return
 	}
 	j.probes.WarnOnce(func() {
 		// The caller's logger names the judge (see Options.Log).
-		j.log.Warn("code judge: the sandbox cannot use namespaces, so generated code can reach the network and other processes of its user",
+		j.log.Warn("code judge: unsafe_no_sandbox: generated code runs without namespaces, so it can read your files, reach the network and other processes of its user",
 			"isolation", iso.String())
 	})
 }
@@ -252,7 +285,7 @@ func fencedBlocks(output string) []fencedBlock {
 
 // testProgram builds the program that runs code against item's tests, or
 // says which field the item lacks.
-func testProgram(item Item, code string) (string, error) {
+func testProgram(item Item, code string) (sandbox.Program, error) {
 	f := item.Fields
 	_, hasTest := f["test"]
 	_, hasList := f["test_list"]
@@ -262,33 +295,35 @@ func testProgram(item Item, code string) (string, error) {
 	case hasList:
 		return mbppProgram(f, code)
 	}
-	return "", errors.New(`item has no tests: want field "test" with "entry_point" (HumanEval) or "test_list" (MBPP)`)
+	return sandbox.Program{}, errors.New(`item has no tests: want field "test" with "entry_point" (HumanEval) or "test_list" (MBPP)`)
 }
 
-// humanEvalProgram is the prompt, the code, the item's test (which defines
-// check) and check(entry_point). Code that does not define the entry point
-// is a completion of the prompt. Code that does is put after the prompt too,
-// so the prompt's imports and helper functions stay defined; its definition
-// replaces the prompt's stub.
-func humanEvalProgram(item Item, code string) (string, error) {
+// humanEvalProgram builds a HumanEval item's program. The solution is the
+// prompt and the code: code that does not define the entry point is a
+// completion of the prompt; code that does is put after the prompt too, so
+// the prompt's imports and helper functions stay defined, and its
+// definition replaces the prompt's stub. The tester runs the prompt (for
+// helper functions the test calls), the item's test (which defines check)
+// and check(entry_point), with entry_point the solution's.
+func humanEvalProgram(item Item, code string) (sandbox.Program, error) {
 	test, err := textField(item.Fields, "test", true)
 	if err != nil {
-		return "", err
+		return sandbox.Program{}, err
 	}
 	entry, err := textField(item.Fields, "entry_point", true)
 	if err != nil {
-		return "", err
+		return sandbox.Program{}, err
 	}
 	if !isIdentifier(entry) {
-		return "", fmt.Errorf("field %q: %q is not a Python name", "entry_point", entry)
+		return sandbox.Program{}, fmt.Errorf("field %q: %q is not a Python name", "entry_point", entry)
 	}
 	prompt, err := textField(item.Fields, "prompt", false)
 	if err != nil {
-		return "", err
+		return sandbox.Program{}, err
 	}
 	full := definesFunction(code, entry)
 	if prompt == "" && !full {
-		return "", fmt.Errorf(`field "prompt": missing, and the output does not define %s() to test`, entry)
+		return sandbox.Program{}, fmt.Errorf(`field "prompt": missing, and the output does not define %s() to test`, entry)
 	}
 	var b strings.Builder
 	future, code := hoistFuture(code)
@@ -298,42 +333,64 @@ func humanEvalProgram(item Item, code string) (string, error) {
 		b.WriteString("\n")
 	}
 	b.WriteString(code)
-	fmt.Fprintf(&b, "\n\n%s\n\ncheck(%s)\n", test, entry)
-	return b.String(), nil
+	b.WriteString("\n")
+	return sandbox.Program{
+		Solution: b.String(),
+		Helpers:  prompt,
+		Tests:    fmt.Sprintf("%s\n\ncheck(%s)\n", test, entry),
+		Calls:    []string{entry},
+	}, nil
 }
 
-// mbppProgram is the item's imports and setup code, the code, then each
-// assert of test_list.
-func mbppProgram(f map[string]any, code string) (string, error) {
+// mbppProgram builds an MBPP item's program: the solution is the item's
+// imports and setup code, then the code; the tester runs the imports and
+// setup code, then each assert of test_list. The asserts call the
+// solution's functions named like the reference's (field "code"), also
+// where such a name is a built-in's (MBPP task 126 defines sum).
+func mbppProgram(f map[string]any, code string) (sandbox.Program, error) {
 	tests, err := stringList(f, "test_list", true)
 	if err != nil {
-		return "", err
+		return sandbox.Program{}, err
 	}
 	if len(tests) == 0 {
-		return "", errors.New(`field "test_list": empty`)
+		return sandbox.Program{}, errors.New(`field "test_list": empty`)
 	}
 	imports, err := stringList(f, "test_imports", false)
 	if err != nil {
-		return "", err
+		return sandbox.Program{}, err
 	}
 	setup, err := textField(f, "test_setup_code", false)
 	if err != nil {
-		return "", err
+		return sandbox.Program{}, err
 	}
-	var b strings.Builder
-	future, code := hoistFuture(code)
-	b.WriteString(future)
+	var head strings.Builder
 	for _, s := range imports {
-		b.WriteString(s + "\n")
+		head.WriteString(s + "\n")
 	}
 	if setup != "" {
-		b.WriteString(setup + "\n")
+		head.WriteString(setup + "\n")
 	}
-	b.WriteString(code + "\n\n")
-	for _, s := range tests {
-		b.WriteString(s + "\n")
+	future, code := hoistFuture(code)
+	return sandbox.Program{
+		Solution: future + head.String() + code + "\n",
+		Helpers:  head.String(),
+		Tests:    strings.Join(tests, "\n") + "\n",
+		Calls:    referenceFunctions(f),
+	}, nil
+}
+
+// topLevelDefRe matches a top-level function definition.
+var topLevelDefRe = regexp.MustCompile(`(?m)^(?:async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(`)
+
+// referenceFunctions returns the names of the functions the reference
+// solution (field "code", when it is a string) defines at the top level.
+func referenceFunctions(f map[string]any) []string {
+	ref, _ := f["code"].(string)
+	var names []string
+	for _, m := range topLevelDefRe.FindAllStringSubmatch(ref, -1) {
+		names = append(names, m[1])
 	}
-	return b.String(), nil
+	return names
 }
 
 // textField returns the string field name of a row; a missing or null

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/darslabs/dars/pkg/config"
+	"github.com/darslabs/dars/pkg/problem"
 	"github.com/darslabs/dars/pkg/record"
 	"github.com/darslabs/dars/pkg/sandbox"
 )
@@ -65,36 +67,62 @@ func mbppItem() Item {
 
 func TestTestProgram(t *testing.T) {
 	he := humanEvalItem()
+	withCode := mbppItem()
+	withCode.Fields["code"] = "import math\ndef hyp(a, b):\n    return helper(a, b)\n\ndef helper(a, b):\n    return int(math.hypot(a, b))\n"
 	tests := []struct {
-		name    string
-		item    Item
-		code    string
-		want    []string // substrings, in order
-		wantErr string
+		name     string
+		item     Item
+		code     string
+		solution []string // substrings of Program.Solution, in order
+		helpers  string   // Program.Helpers
+		tests    []string // substrings of Program.Tests, in order
+		calls    []string
+		wantErr  string
 	}{
 		{
 			name: "completion", item: he, code: "    return sum(xs)\n",
-			want: []string{"from typing import List", "def total(xs: List[int]) -> int:", "\"\"\"\n    return sum(xs)\n", "def check(candidate):", "\ncheck(total)\n"},
+			solution: []string{"from typing import List", "def total(xs: List[int]) -> int:", "\"\"\"\n    return sum(xs)\n"},
+			helpers:  he.Fields["prompt"].(string),
+			tests:    []string{"def check(candidate):", "\ncheck(total)\n"},
+			calls:    []string{"total"},
 		},
 		{
 			name: "full function after the prompt", item: he, code: "def total(xs):\n    return sum(xs)",
-			want: []string{"from typing import List", "    \"\"\"\ndef total(xs):\n    return sum(xs)\n", "check(total)"},
+			solution: []string{"from typing import List", "    \"\"\"\ndef total(xs):\n    return sum(xs)\n"},
+			helpers:  he.Fields["prompt"].(string),
+			tests:    []string{"check(total)"},
+			calls:    []string{"total"},
 		},
 		{
 			name: "__future__ import hoisted", item: he, code: "from __future__ import annotations\ndef total(xs: List[int]) -> int:\n    return sum(xs)\n",
-			want: []string{"from __future__ import annotations\nfrom typing import List", "def total(xs: List[int])"},
+			solution: []string{"from __future__ import annotations\nfrom typing import List", "def total(xs: List[int])"},
+			helpers:  he.Fields["prompt"].(string),
+			tests:    []string{"check(total)"},
+			calls:    []string{"total"},
 		},
 		{
 			name: "mbpp", item: mbppItem(), code: "def hyp(a, b):\n    return int(math.hypot(a, b))",
-			want: []string{"import math\n", "def hyp(a, b):", "\nassert hyp(3, 4) == 5\nassert hyp(5, 12) == 13\n"},
+			solution: []string{"import math\n", "def hyp(a, b):"},
+			helpers:  "import math\n",
+			tests:    []string{"assert hyp(3, 4) == 5\nassert hyp(5, 12) == 13\n"},
+		},
+		{
+			name: "mbpp with its reference", item: withCode, code: "def hyp(a, b):\n    return 5",
+			solution: []string{"import math\n", "def hyp(a, b):"},
+			helpers:  "import math\n",
+			tests:    []string{"assert hyp(3, 4) == 5"},
+			calls:    []string{"hyp", "helper"},
 		},
 		{
 			name: "mbpp setup code", item: Item{Fields: map[string]any{"test_setup_code": "import re", "test_list": []any{"assert f()"}}}, code: "def f(): return True",
-			want: []string{"import re\ndef f(): return True", "assert f()"},
+			solution: []string{"import re\ndef f(): return True"},
+			helpers:  "import re\n",
+			tests:    []string{"assert f()"},
 		},
 		{
 			name: "mbpp tests in a CSV cell", item: Item{Fields: map[string]any{"test_list": `["assert f()"]`}}, code: "def f(): return True",
-			want: []string{"assert f()\n"},
+			solution: []string{"def f(): return True"},
+			tests:    []string{"assert f()\n"},
 		},
 		{name: "no tests", item: Item{Fields: map[string]any{"question": "q"}}, code: "x", wantErr: `item has no tests: want field "test"`},
 		{name: "no fields", item: Item{}, code: "x", wantErr: "item has no tests"},
@@ -118,15 +146,32 @@ func TestTestProgram(t *testing.T) {
 			if err != nil {
 				t.Fatalf("testProgram: %v", err)
 			}
-			rest := got
-			for _, w := range tt.want {
-				i := strings.Index(rest, w)
-				if i < 0 {
-					t.Fatalf("program lacks %q (in order):\n%s", w, got)
-				}
-				rest = rest[i+len(w):]
+			inOrder(t, "solution", got.Solution, tt.solution)
+			inOrder(t, "tests", got.Tests, tt.tests)
+			if got.Helpers != tt.helpers {
+				t.Errorf("helpers %q, want %q", got.Helpers, tt.helpers)
+			}
+			if !slices.Equal(got.Calls, tt.calls) {
+				t.Errorf("calls %q, want %q", got.Calls, tt.calls)
+			}
+			if strings.Contains(got.Solution, "check(") || strings.Contains(got.Solution, "assert hyp") {
+				t.Errorf("the solution holds the tests:\n%s", got.Solution)
 			}
 		})
+	}
+}
+
+// inOrder fails t unless text holds want's strings in order.
+func inOrder(t *testing.T, what, text string, want []string) {
+	t.Helper()
+	rest := text
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Errorf("%s lacks %q (in order):\n%s", what, w, text)
+			return
+		}
+		rest = rest[i+len(w):]
 	}
 }
 
@@ -182,7 +227,7 @@ func TestCodeJudge(t *testing.T) {
 		{name: "empty output", item: he, output: "  \n", status: record.StatusUnscored, detail: "no code in the output"},
 		{name: "empty block", item: he, output: "```python\n```", status: record.StatusUnscored},
 		{name: "mbpp", item: mb, output: "```python\ndef hyp(a, b):\n    return int(math.hypot(a, b))\n```", status: record.StatusScored, passed: true},
-		{name: "mbpp wrong", item: mb, output: "def hyp(a, b):\n    return a + b\n", status: record.StatusScored, detail: "AssertionError (line"},
+		{name: "mbpp wrong", item: mb, output: "def hyp(a, b):\n    return a + b\n", status: record.StatusScored, detail: "AssertionError (test line 1)"},
 		{name: "mbpp wrong name", item: mb, output: "def hypot(a, b):\n    return 5\n", status: record.StatusScored, detail: "NameError: name 'hyp' is not defined"},
 		{name: "item without tests", item: gold("5"), output: "x = 1", status: record.StatusError, detail: "item has no tests"},
 	}
@@ -359,7 +404,7 @@ func TestWeakIsolationWarning(t *testing.T) {
 			j.warnWeakIsolation(weak)
 		}
 	}
-	if n := strings.Count(logs.String(), "cannot use namespaces"); n != 2 {
+	if n := strings.Count(logs.String(), "runs without namespaces"); n != 2 {
 		t.Errorf("%d warnings for two runs, want 2:\n%s", n, logs.String())
 	}
 	if !strings.Contains(logs.String(), "forced by the test") {
@@ -439,5 +484,33 @@ func TestCodeJudgeSecrets(t *testing.T) {
 	}
 	if v.Passed || !strings.Contains(v.Detail, "ValueError: {") || strings.Contains(v.Detail, secret) {
 		t.Errorf("Judge = %+v: want a failure that shows an environment without %q", v, secret)
+	}
+}
+
+// TestCheckIsolation checks the code judge refuses a sandbox without
+// namespaces, saying why and what to do, unless the judge says
+// unsafe_no_sandbox (issue 9, item 4).
+func TestCheckIsolation(t *testing.T) {
+	weak := sandbox.Isolation{Reason: "user namespaces are disabled"}
+	err := checkIsolation(config.Judge{Name: "tests", Type: "code"}, weak)
+	if err == nil {
+		t.Fatal("a sandbox without namespaces was accepted")
+	}
+	if !problem.IsInput(err) {
+		t.Errorf("%v is not an input problem (exit 2)", err)
+	}
+	for _, want := range []string{`judge "tests"`, "user namespaces are disabled"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if hints := strings.Join(problem.Hints(err), "\n"); !strings.Contains(hints, "unsafe_no_sandbox: true") {
+		t.Errorf("hints %q do not name unsafe_no_sandbox", hints)
+	}
+	if err := checkIsolation(config.Judge{Name: "tests", Type: "code", UnsafeNoSandbox: true}, weak); err != nil {
+		t.Errorf("unsafe_no_sandbox: %v", err)
+	}
+	if err := checkIsolation(config.Judge{Name: "tests", Type: "code"}, sandbox.Isolation{Namespaces: true}); err != nil {
+		t.Errorf("namespaces: %v", err)
 	}
 }

@@ -9,12 +9,16 @@ import (
 // has them (whether this process may create them is for the probe to find).
 const namespacesUnsupported = ""
 
-// procAttr returns the attributes of the harness process: its own process
-// group and, at a namespace level, new PID, mount, network, IPC and UTS
-// namespaces (and a user namespace mapping uid and gid 0 to ours when we are
-// not root). The harness is process 1 of the new PID namespace.
+// procAttr returns the attributes of a server process: its own process
+// group, SIGKILL when dars dies (PR_SET_PDEATHSIG: the signal comes when
+// the thread that started it ends, and Go ends a thread only when a
+// goroutine locked to it returns, which the sandbox's never are) and, at a
+// namespace level, new PID, mount, network, IPC and UTS namespaces (and a
+// user namespace mapping uid and gid 0 to ours when we are not root). The
+// server is process 1 of its PID namespace: when it dies, every process of
+// its samples dies too.
 func procAttr(iso Isolation) *syscall.SysProcAttr {
-	attr := &syscall.SysProcAttr{Setpgid: true}
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if !iso.Namespaces {
 		return attr
 	}

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 )
@@ -33,7 +32,7 @@ func benchSandbox(b *testing.B, workers int, plain bool) *Sandbox {
 	}
 	if plain {
 		s.Close()
-		s = newSandbox(s.Interpreter(), Isolation{DropsToNobody: os.Geteuid() == 0}, 10*time.Second, DefaultMemoryMB, workers)
+		return plainSandbox(b, 10*time.Second, DefaultMemoryMB, workers)
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
@@ -46,7 +45,7 @@ func benchmarkRun(b *testing.B, s *Sandbox, workers int) {
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			res, err := s.Run(context.Background(), "assert sum(range(10)) == 45\n")
+			res, err := s.Run(context.Background(), Program{Solution: "assert sum(range(10)) == 45\n"})
 			if err != nil || !res.Passed {
 				b.Errorf("Run = %+v, %v", res, err)
 			}

@@ -10,15 +10,17 @@ import (
 )
 
 // gate lets a test see sandboxed programs start and choose when they end,
-// with no clock: through FIFOs in a directory every user can reach, since
-// the sandbox mounts the host read-only (a FIFO stays writable) and may run
+// with no clock: through FIFOs in a directory every user can reach, which
+// the sandbox shows read-write inside (see attach), since it may run
 // programs as uid 65534. A program from gate.program writes one byte to the
 // events FIFO when it starts, then waits for one byte on the release FIFO.
 //
 // The test holds both FIFOs open read-write, so no open blocks and a read
 // never sees end-of-file between programs.
 type gate struct {
-	dir             string
+	dir    string
+	inside string // dir as the programs see it
+
 	events, release *os.File // the test's ends
 	// started receives a value for each start byte a program wrote.
 	started chan struct{}
@@ -42,7 +44,7 @@ func newGate(t *testing.T) *gate {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	g := &gate{dir: dir, started: make(chan struct{}), marks: make(chan struct{})}
+	g := &gate{dir: dir, inside: dir, started: make(chan struct{}), marks: make(chan struct{})}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +65,24 @@ func newGate(t *testing.T) *gate {
 	return g
 }
 
+// gateInside is where a sandbox with namespaces shows a gate's directory:
+// its minimal root has no /tmp of the host.
+const gateInside = "/dars-gate"
+
+// attach shows the gate's directory to s's programs; call it before s's
+// first run.
+func (g *gate) attach(s *Sandbox) {
+	if s.Isolation().Namespaces {
+		s.binds = append(s.binds, [2]string{g.dir, gateInside})
+		g.inside = gateInside
+	}
+}
+
 // path returns the path of a file in the gate's directory.
 func (g *gate) path(name string) string { return filepath.Join(g.dir, name) }
+
+// insidePath returns the path programs open for a file of the gate.
+func (g *gate) insidePath(name string) string { return filepath.Join(g.inside, name) }
 
 // mkfifo makes the FIFO name, readable and writable by every user.
 func (g *gate) mkfifo(t *testing.T, name string) {
@@ -115,7 +133,7 @@ func (g *gate) program() string {
 		"release = os.open(%q, os.O_RDWR)\n"+
 		"os.write(events, b%q)\n"+
 		"assert os.read(release, 1) == b'r'\n",
-		g.path("events"), g.path("release"), string(rune(startByte)))
+		g.insidePath("events"), g.insidePath("release"), string(rune(startByte)))
 }
 
 // releaseOne lets one waiting program end.
@@ -157,7 +175,7 @@ func (g *gate) runAll(t *testing.T, s *Sandbox, n int, results chan<- runResult)
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			res, err := s.Run(t.Context(), g.program())
+			res, err := s.Run(t.Context(), Program{Solution: g.program()})
 			results <- runResult{res, err}
 		})
 	}

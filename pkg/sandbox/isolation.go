@@ -14,11 +14,13 @@ import (
 
 // Isolation is what a sandbox can do on this machine, found by Probe.
 type Isolation struct {
-	// Namespaces: each run is process 1 of new PID, network, mount, IPC
-	// and UTS namespaces, with every mount read-only but its directory.
+	// Namespaces: each worker's server is process 1 of new PID, mount,
+	// network, IPC and UTS namespaces with a minimal read-only root; each
+	// sample gets new PID, mount and IPC namespaces and a tmpfs as /tmp, and
+	// its program a user namespace of its own, without capabilities.
 	Namespaces bool
-	// UserNamespace: the namespaces come from a user namespace (dars is not
-	// root); the program keeps uid 0 of the namespace without capabilities.
+	// UserNamespace: the servers' namespaces come from a user namespace
+	// (dars is not root), where dars's uid is 0.
 	UserNamespace bool
 	// DropsToNobody: dars is root, so the program runs as uid/gid 65534.
 	DropsToNobody bool
@@ -31,9 +33,9 @@ func (i Isolation) String() string {
 	var b strings.Builder
 	switch {
 	case i.Namespaces && i.UserNamespace:
-		b.WriteString("user, PID, network, mount, IPC and UTS namespaces")
+		b.WriteString("user, PID, network, mount, IPC and UTS namespaces, a minimal root, a user namespace per program")
 	case i.Namespaces:
-		b.WriteString("PID, network, mount, IPC and UTS namespaces")
+		b.WriteString("PID, network, mount, IPC and UTS namespaces, a minimal root, a user namespace per program")
 	default:
 		b.WriteString("process group only (the network is not cut off")
 		if i.Reason != "" {
@@ -50,9 +52,15 @@ func (i Isolation) String() string {
 // probeTimeout bounds one probe run; a cold interpreter start can be slow.
 const probeTimeout = 30 * time.Second
 
-// probeProgram imports common standard modules, so an interpreter whose
-// library the sandbox user cannot read fails the probe, not every sample.
-const probeProgram = "import collections, functools, heapq, itertools, json, math, re, string\n"
+// probeProgram imports standard modules the servers do not import ahead
+// and reads the interpreter, so an interpreter whose library the sandbox
+// user cannot read fails the probe, not every sample.
+const probeProgram = "import csv, difflib, sys\nopen(sys.executable, 'rb').close()\n" +
+	"def f(x):\n    return [x, {'k': (1.5, None)}]\n"
+
+// probeTests calls probeProgram's function through the sandbox, so the
+// probe covers the tester and the program's link as well.
+const probeTests = "assert f(2) == [2, {'k': (1.5, None)}]\n"
 
 // Probe resolves command (empty means python3) as New does and reports the
 // isolation its programs get. probes caches the answer (nil: probe afresh);
@@ -178,7 +186,7 @@ func probeLevels(ctx context.Context, argv []string) (Isolation, error) {
 func probeRun(ctx context.Context, argv []string, iso Isolation) error {
 	s := newSandbox(argv, iso, probeTimeout, DefaultMemoryMB, 1)
 	defer s.Close()
-	res, err := s.Run(ctx, probeProgram)
+	res, err := s.Run(ctx, Program{Solution: probeProgram, Tests: probeTests})
 	switch {
 	case err != nil:
 		return err

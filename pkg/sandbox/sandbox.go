@@ -1,19 +1,22 @@
-// Package sandbox runs untrusted Python programs (generated code and its
-// tests) so that they cannot harm the machine or the process that runs them.
+// Package sandbox runs untrusted Python programs (generated code) against
+// trusted tests so that the programs can neither harm the machine nor fake
+// their verdict. docs/sandbox.md says what it promises and what it does not.
 //
-// Each run gets a fresh temporary directory, removed afterwards, and a
-// Python harness (harness.py) that forks the program under resource limits
-// (CPU time, address space, processes, file size, open files, no core
-// files), with an empty environment, stdin and stdout on /dev/null, and a
-// wall-clock timeout. As root the program runs as uid/gid 65534 (nobody),
-// since the process limit does not bind root. When the machine allows it
-// (see Probe) the harness is process 1 of new PID, network, mount, IPC and
-// UTS namespaces: the program has no network (not even loopback), sees only
-// its own processes, and every mount is read-only except its directory, a
-// small tmpfs; when the harness exits, the kernel kills everything left in
-// the namespace.
-// Without namespaces the run is only a process group with limits: see
-// Isolation.
+// A Program has two parts that run in two processes: the solution (the
+// untrusted code) and the tests, which call the solution's functions
+// through proxies over a socket and get plain data back. Only the tests'
+// process can report a pass, over a channel the solution's process does not
+// hold; the solution never sees the tests.
+//
+// Each worker is a long-lived Python process (a fork server, harness.py)
+// that forks every sample from a pre-warmed interpreter. When the machine
+// allows it (see Probe) the server is process 1 of new PID, mount, network,
+// IPC and UTS namespaces, dies with dars, and sees a minimal read-only root
+// (the interpreter and /usr; no home directories, data sets or run stores);
+// every sample gets new PID, mount and IPC namespaces, a tmpfs of its own
+// as /tmp, and its program a user namespace of its own, so its process
+// limit is its own. Without namespaces a sample is only a process group
+// with limits: see Isolation.
 package sandbox
 
 import (
@@ -23,12 +26,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/darslabs/dars/pkg/excerpt"
@@ -41,13 +41,14 @@ var harness string
 const (
 	DefaultTimeout  = 10 * time.Second
 	DefaultMemoryMB = 1024
-	// MinMemoryMB is the smallest address space an interpreter starts in.
+	// MinMemoryMB is the smallest address space a forked interpreter runs in.
 	MinMemoryMB = 64
 	// MaxWorkers bounds Config.Workers.
 	MaxWorkers = 64
 
-	// nproc caps the processes (threads included) of the sandbox user. As
-	// uid 65534 the count is shared by every sandbox running at once.
+	// nproc caps the processes (threads included) of one program. With
+	// namespaces each program has a user namespace of its own, so the count
+	// is its own; without, it is shared by the programs of one user.
 	nproc = 64
 	// fsizeBytes caps the size of any file the program writes.
 	fsizeBytes = 16 << 20
@@ -56,19 +57,24 @@ const (
 	// nobody is the uid and gid the program runs as when dars is root.
 	nobody = 65534
 
-	// stderrTail is how much of the harness's stderr is kept.
+	// stderrTail is how much of a server's stderr is kept, to explain its
+	// death.
 	stderrTail = 4 << 10
 	// detailMax caps Result.Detail.
 	detailMax = 300
-	// startGrace is added to the timeout before Go kills the process
-	// group itself: the harness's own alarm starts after the interpreter
-	// has started, and normally fires first.
+	// startGrace is added to the timeout before Go kills a server itself:
+	// the sample's own clock normally fires first.
 	startGrace = 5 * time.Second
-	// waitDelay bounds how long reaping waits for stderr to close.
+	// startTimeout bounds a server's start (a cold interpreter, its
+	// imports, the minimal root).
+	startTimeout = 30 * time.Second
+	// waitDelay bounds how long reaping waits for a server's stderr to
+	// close, and how long a server without namespaces gets to kill its
+	// sample before Go kills it.
 	waitDelay = time.Second
 )
 
-// Exit statuses of the harness (see harness.py).
+// Verdict codes of the harness (see harness.py).
 const (
 	exitPassed   = 0
 	exitFailed   = 10
@@ -96,25 +102,50 @@ type Config struct {
 	Workers int
 }
 
+// Program is what one run judges.
+type Program struct {
+	// Solution is the untrusted source. It runs as a module named solution
+	// in the program's process; its functions answer the tests' calls.
+	Solution string
+	// Helpers is trusted source the tester runs before binding the
+	// solution's functions (an item's imports, a prompt's helper
+	// functions): the tests use its definitions, not the solution's.
+	Helpers string
+	// Tests is trusted source the tester runs last. It calls the
+	// solution's functions as if they were its own; every value they
+	// return reaches it as plain data. The program never sees it.
+	Tests string
+	// Calls names the solution's functions the tests call even where
+	// Helpers or the built-ins define the name (a prompt's stub of the
+	// function to write; an MBPP function named sum). The solution's
+	// other functions are bound only where neither does.
+	Calls []string
+}
+
 // Result is how one program ended.
 type Result struct {
-	Passed   bool   // ran to its end without an exception
+	Passed   bool   // its tests ran to their end without an exception
 	TimedOut bool   // killed at the wall-clock timeout or the CPU limit
-	Detail   string // why it failed, one line: "AssertionError (line 12)", "timeout after 10s"
+	Detail   string // why it failed, one line: "AssertionError (test line 12)", "timeout after 10s"
 }
 
 // Sandbox runs programs under one configuration. It is safe for concurrent
-// use; at most Config.Workers programs run at once.
+// use; at most Config.Workers programs run at once, each on a server of
+// its own.
 type Sandbox struct {
 	argv     []string // the interpreter, resolved
 	timeout  time.Duration
 	memoryMB int
 	iso      Isolation
 	slots    chan struct{} // one token per run holding a worker
+	idle     chan *server  // servers between runs
 
 	// waiting, when set, is called as a run starts to wait for a worker
 	// (every worker is busy), so tests can see the bound without a clock.
 	waiting func()
+	// binds, set by tests before the first run, shows host directories
+	// read-write in the sandbox: {host, path inside}.
+	binds [][2]string
 
 	base   context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -128,8 +159,8 @@ type Sandbox struct {
 // sandboxes of the run (nil: probe afresh). ctx bounds only New: the
 // sandbox lives until Close. New fails when ctx ends before the answers
 // come, or when the interpreter cannot be found or cannot run a program in
-// the sandbox, for example because uid 65534 cannot read its standard
-// library.
+// the sandbox. It also removes the sample directories that dars processes
+// no longer running left in the temporary directory.
 func New(ctx context.Context, cfg Config, probes *Probes) (*Sandbox, error) {
 	timeout, memoryMB, workers := cfg.Timeout, cfg.MemoryMB, cfg.Workers
 	if timeout == 0 {
@@ -154,12 +185,17 @@ func New(ctx context.Context, cfg Config, probes *Probes) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	cleanStale(os.TempDir())
 	return newSandbox(argv, iso, timeout, memoryMB, workers), nil
 }
 
-// newSandbox builds a sandbox from checked parts.
+// newSandbox builds a sandbox from checked parts. It starts no process:
+// a worker's server starts with its first run.
 func newSandbox(argv []string, iso Isolation, timeout time.Duration, memoryMB, workers int) *Sandbox {
-	s := &Sandbox{argv: argv, iso: iso, timeout: timeout, memoryMB: memoryMB, slots: make(chan struct{}, workers)}
+	s := &Sandbox{
+		argv: argv, iso: iso, timeout: timeout, memoryMB: memoryMB,
+		slots: make(chan struct{}, workers), idle: make(chan *server, workers),
+	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -170,30 +206,33 @@ func (s *Sandbox) Interpreter() []string { return append([]string(nil), s.argv..
 // Isolation reports how the sandbox's programs are isolated.
 func (s *Sandbox) Isolation() Isolation { return s.iso }
 
-// Close kills the programs in flight and waits for their runs to end. Run
-// fails after Close. Close is safe to call more than once.
+// Close kills the programs in flight, waits for their runs to end and
+// stops the servers. Run fails after Close. Close is safe to call more
+// than once.
 func (s *Sandbox) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
-	return nil
+	for {
+		select {
+		case srv := <-s.idle:
+			srv.stop()
+		default:
+			return nil
+		}
+	}
 }
 
 // ErrClosed is returned by Run after Close.
 var ErrClosed = errors.New("sandbox closed")
 
-// errUnresponsive marks a run Go killed because the harness outlived its
-// own timeout.
-var errUnresponsive = errors.New("sandbox unresponsive")
-
-// Run runs program (Python source) in the sandbox and reports how it ended.
-// It waits for a free worker as long as ctx allows. A program that fails,
-// times out or is killed is a Result, not an error; errors mean ctx ended,
-// the sandbox was closed, or the sandbox itself failed (the temporary
-// directory, the interpreter, the namespaces).
-func (s *Sandbox) Run(ctx context.Context, program string) (Result, error) {
+// Run runs prog in the sandbox and reports how it ended. It waits for a
+// free worker as long as ctx allows. A program that fails, times out or is
+// killed is a Result, not an error; errors mean ctx ended, the sandbox was
+// closed, or the sandbox itself failed (the interpreter, the namespaces).
+func (s *Sandbox) Run(ctx context.Context, prog Program) (Result, error) {
 	if err := s.enter(); err != nil {
 		return Result{}, err
 	}
@@ -205,12 +244,64 @@ func (s *Sandbox) Run(ctx context.Context, program string) (Result, error) {
 		return Result{}, err
 	}
 	defer func() { <-s.slots }()
-	dir, err := s.prepare(program)
+	srv, err := s.server(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	defer removeAll(dir)
-	return s.run(ctx, dir)
+	code, detail, err := srv.run(ctx, prog, s.timeout+startGrace)
+	if srv.alive() {
+		s.idle <- srv // never blocks: a worker holds at most one server
+	} else {
+		srv.stop()
+	}
+	switch {
+	case errors.Is(err, errUnresponsive):
+		return Result{TimedOut: true, Detail: fmt.Sprintf("timeout after %v (sandbox unresponsive)", s.timeout)}, nil
+	case err != nil && ctx.Err() != nil:
+		return Result{}, s.ctxErr(ctx)
+	case err != nil:
+		return Result{}, err
+	}
+	return s.verdict(code, detail)
+}
+
+// server returns an idle server, or starts one.
+func (s *Sandbox) server(ctx context.Context) (*server, error) {
+	select {
+	case srv := <-s.idle:
+		return srv, nil
+	default:
+	}
+	srv, err := startServer(ctx, s.argv, s.iso, s.serverConfig())
+	if err != nil && ctx.Err() != nil {
+		return nil, s.ctxErr(ctx)
+	}
+	return srv, err
+}
+
+// serverConfig is what a server needs to know, from s.
+func (s *Sandbox) serverConfig() serverConfig {
+	uid := -1
+	if s.iso.DropsToNobody {
+		uid = nobody
+	}
+	return serverConfig{
+		Timeout: s.timeout.Seconds(),
+		// One second more than the wall clock: a single-threaded loop meets
+		// the timeout first, and the CPU limit stops only threads that burn
+		// more than one core.
+		CPU:        int(math.Ceil(s.timeout.Seconds())) + 1,
+		MemoryMB:   s.memoryMB,
+		NProc:      nproc,
+		FSize:      fsizeBytes,
+		NoFile:     nofile,
+		UID:        uid,
+		Namespaces: s.iso.Namespaces,
+		UserNS:     s.iso.UserNamespace,
+		Binds:      s.binds,
+		TmpDir:     os.TempDir(),
+		Tag:        os.Getpid(),
+	}
 }
 
 // acquire takes a worker, waiting as long as ctx allows. A run whose ctx
@@ -254,144 +345,29 @@ func (s *Sandbox) ctxErr(ctx context.Context) error {
 	return context.Cause(ctx)
 }
 
-// prepare creates the run's directory with prog.py in it, owned by the
-// sandbox user when the program will run as one.
-func (s *Sandbox) prepare(program string) (string, error) {
-	dir, err := os.MkdirTemp("", "dars-code-")
-	if err != nil {
-		return "", fmt.Errorf("sandbox: create directory: %w", err)
-	}
-	fail := func(err error) (string, error) {
-		removeAll(dir)
-		return "", fmt.Errorf("sandbox: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "prog.py"), []byte(program), 0o644); err != nil {
-		return fail(err)
-	}
-	if s.iso.DropsToNobody {
-		if err := os.Chown(dir, nobody, nobody); err != nil {
-			return fail(err)
-		}
-	}
-	return dir, nil
-}
-
-// run starts the harness on dir and reads its verdict.
-func (s *Sandbox) run(ctx context.Context, dir string) (Result, error) {
-	stderr := &TailBuffer{Max: stderrTail}
-	cmd := s.command(dir)
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		return Result{}, fmt.Errorf("sandbox: start %q: %w", cmd.Path, err)
-	}
-	pgid := cmd.Process.Pid
-	var (
-		mu     sync.Mutex
-		reason error // why Go killed the group, if it did
-	)
-	kill := func(why error) {
-		mu.Lock()
-		if reason == nil {
-			reason = why
-		}
-		mu.Unlock()
-		// Negative pid: the whole process group.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	}
-	timer := time.AfterFunc(s.timeout+startGrace, func() { kill(errUnresponsive) })
-	stop := context.AfterFunc(ctx, func() { kill(ctx.Err()) })
-	waitErr := cmd.Wait()
-	timer.Stop()
-	stop()
-	if !s.iso.Namespaces {
-		// The harness is gone; whatever the program left in its group goes
-		// too (in a PID namespace the kernel has done this already).
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	}
-	mu.Lock()
-	killed := reason
-	mu.Unlock()
-	switch {
-	case killed == errUnresponsive:
-		return Result{TimedOut: true, Detail: fmt.Sprintf("timeout after %v (sandbox unresponsive)", s.timeout)}, nil
-	case killed != nil:
-		return Result{}, s.ctxErr(ctx)
-	}
-	return s.verdict(waitErr, excerpt.LastLine(stderr.String()))
-}
-
-// command builds the harness's process for dir: the interpreter reading
-// the harness from stdin, its arguments, an empty environment, and the
-// process attributes of the isolation level (procAttr).
-func (s *Sandbox) command(dir string) *exec.Cmd {
-	argv := append([]string(nil), s.argv...)
-	// One second more than the wall clock: a single-threaded loop meets the
-	// timeout first, and the CPU limit stops only threads that burn more
-	// than one core.
-	cpu := int(math.Ceil(s.timeout.Seconds())) + 1
-	uid := -1
-	if s.iso.DropsToNobody {
-		uid = nobody
-	}
-	// "-": the harness comes on stdin, keeping command lines short.
-	argv = append(argv, "-I", "-B", "-",
-		dir,
-		strconv.FormatFloat(s.timeout.Seconds(), 'f', -1, 64),
-		strconv.Itoa(cpu),
-		strconv.Itoa(s.memoryMB),
-		strconv.Itoa(nproc),
-		strconv.Itoa(fsizeBytes),
-		strconv.Itoa(nofile),
-		strconv.Itoa(uid),
-		boolArg(s.iso.Namespaces),
-		boolArg(s.iso.UserNamespace),
-	)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = []string{} // empty, not nil: nil would inherit ours
-	cmd.Stdin = strings.NewReader(harness)
-	cmd.Dir = dir
-	cmd.SysProcAttr = procAttr(s.iso)
-	cmd.WaitDelay = waitDelay
-	return cmd
-}
-
-// boolArg renders a flag of the harness's command line.
-func boolArg(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
-}
-
-// verdict maps the harness's exit to a Result. Exits the harness does not
-// make (the interpreter failing to start) are errors.
-func (s *Sandbox) verdict(waitErr error, detail string) (Result, error) {
-	if waitErr == nil {
+// verdict maps a server's verdict to a Result. Set-up failures are errors.
+func (s *Sandbox) verdict(code int, detail string) (Result, error) {
+	switch code {
+	case exitPassed:
 		return Result{Passed: true}, nil
-	}
-	var ee *exec.ExitError
-	if !errors.As(waitErr, &ee) {
-		return Result{}, fmt.Errorf("sandbox: %w", waitErr)
-	}
-	ws, _ := ee.Sys().(syscall.WaitStatus)
-	switch {
-	case ws.Signaled():
-		// Only a program outside a namespace can reach the harness.
-		return Result{Detail: clip("sandbox killed by signal " + ws.Signal().String())}, nil
-	case ee.ExitCode() == exitFailed, ee.ExitCode() == exitSignaled:
+	case exitFailed, exitSignaled:
 		if detail == "" {
 			detail = "failed"
 		}
 		return Result{Detail: clip(detail)}, nil
-	case ee.ExitCode() == exitCPU:
+	case exitCPU:
 		return Result{TimedOut: true, Detail: clip(detail)}, nil
-	case ee.ExitCode() == exitTimeout:
-		return Result{TimedOut: true, Detail: fmt.Sprintf("timeout after %v", s.timeout)}, nil
+	case exitTimeout:
+		d := fmt.Sprintf("timeout after %v", s.timeout)
+		if strings.Contains(detail, "unresponsive") {
+			d += " (sandbox unresponsive)"
+		}
+		return Result{TimedOut: true, Detail: d}, nil
 	}
 	if detail == "" {
-		detail = waitErr.Error()
+		detail = fmt.Sprintf("verdict code %d", code)
 	}
-	return Result{}, fmt.Errorf("sandbox: %s (exit status %d)", clip(strings.TrimPrefix(detail, "sandbox: ")), ee.ExitCode())
+	return Result{}, fmt.Errorf("sandbox: %s", clip(strings.TrimPrefix(detail, "sandbox: ")))
 }
 
 // clip cuts s to detailMax bytes on a rune boundary.
