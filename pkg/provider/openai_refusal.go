@@ -1,7 +1,8 @@
 // The parameters an OpenAI request sends, and what the client does when the
-// server refuses one: a refused seed, top_p, temperature or max_tokens is
-// dropped or renamed for the rest of the run; a refused n is reported with
-// the cap the server stated, for the caller to ask again in smaller requests.
+// server refuses one: a refused seed, top_p, temperature, max_tokens or
+// response_format (JSON mode) is dropped or renamed for the rest of the
+// run; a refused n is reported with the cap the server stated, for the
+// caller to ask again in smaller requests.
 
 package provider
 
@@ -24,11 +25,12 @@ const (
 	paramSeed                = "seed"
 	paramMaxTokens           = "max_tokens"
 	paramMaxCompletionTokens = "max_completion_tokens"
+	paramResponseFormat      = "response_format"
 )
 
 // droppableParams are the parameters a model may refuse and be asked again
 // without; n is not among them: its cap is the caller's to learn.
-var droppableParams = []string{paramTemperature, paramTopP, paramSeed, paramMaxTokens, paramMaxCompletionTokens}
+var droppableParams = []string{paramTemperature, paramTopP, paramSeed, paramMaxTokens, paramMaxCompletionTokens, paramResponseFormat}
 
 // newExchange writes req's sampling parameters, less the refused ones, as
 // JSON members for exchangeDoer to add to the body.
@@ -72,6 +74,9 @@ func (o *OpenAI) newExchange(req Request) *exchange {
 		if f := o.tokensField(); f != "" {
 			add(f, integer(int64(req.MaxTokens)))
 		}
+	}
+	if req.JSONObject {
+		add(paramResponseFormat, func(b []byte) []byte { return append(b, `{"type":"json_object"}`...) })
 	}
 	x.params = b
 	return x

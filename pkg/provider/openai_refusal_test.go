@@ -151,6 +151,12 @@ func TestOpenAIRefusedParameter(t *testing.T) {
 		{"seed ollama style", "seed", 400, `{"error":"seed is not allowed"}`, "", `dropped "seed"`},
 		{"seed 422 extra inputs", "seed", 422,
 			`{"detail":[{"type":"extra_forbidden","loc":["body","seed"],"msg":"Extra inputs are not permitted"}]}`, "", `dropped "seed"`},
+		{"response_format unsupported", "response_format", 400,
+			`{"error":{"message":"response_format is not supported by this model","type":"invalid_request_error","param":"response_format","code":null}}`,
+			"", `dropped "response_format"`},
+		{"response_format unrecognized", "response_format", 400,
+			`{"error":{"message":"Unrecognized request argument supplied: response_format","type":"invalid_request_error","param":null,"code":null}}`,
+			"", `dropped "response_format": Unrecognized request argument`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,7 +175,9 @@ func TestOpenAIRefusedParameter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := p.Generate(context.Background(), chatRequest(1))
+			req := chatRequest(1)
+			req.JSONObject = true // sent only when asked: the JSON-mode rows refuse it
+			resp, err := p.Generate(context.Background(), req)
 			if err != nil {
 				t.Fatalf("Generate: %v", err)
 			}
@@ -200,7 +208,7 @@ func TestOpenAIRefusedParameter(t *testing.T) {
 			}
 
 			// Later requests never send it.
-			if _, err := p.Generate(context.Background(), chatRequest(1)); err != nil {
+			if _, err := p.Generate(context.Background(), req); err != nil {
 				t.Fatalf("second Generate: %v", err)
 			}
 			bodies = log.all()
@@ -463,5 +471,35 @@ func TestErrorBody(t *testing.T) {
 		if msg != tt.msg || param != tt.param || code != tt.code {
 			t.Errorf("errorBody(%s) = %q %q %q, want %q %q %q", tt.body, msg, param, code, tt.msg, tt.param, tt.code)
 		}
+	}
+}
+
+// TestOpenAIJSONObject checks JSON mode is asked as response_format
+// {"type": "json_object"} when the request says so, and only then.
+func TestOpenAIJSONObject(t *testing.T) {
+	var log requestLog
+	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, body map[string]any) {
+		log.add(body)
+		writeJSON(w, 200, completion([]string{`{"rewrites": []}`}, map[string]int{"prompt_tokens": 5, "completion_tokens": 4}))
+	})
+	p, err := NewOpenAI(testModel(srv), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := chatRequest(1)
+	if _, err := p.Generate(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	req.JSONObject = true
+	if _, err := p.Generate(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	bodies := log.all()
+	if _, ok := bodies[0]["response_format"]; ok {
+		t.Errorf("a plain request sends response_format: %v", bodies[0]["response_format"])
+	}
+	rf, _ := bodies[1]["response_format"].(map[string]any)
+	if rf["type"] != "json_object" {
+		t.Errorf("response_format = %v, want {\"type\": \"json_object\"}", bodies[1]["response_format"])
 	}
 }

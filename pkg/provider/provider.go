@@ -31,7 +31,11 @@ type Request struct {
 	MaxTokens   int
 	N           int     // samples wanted in this request, >= 1
 	Seeds       []int64 // one per sample; endpoints that take one seed get Seeds[0]
-	Meta        Meta
+	// JSONObject asks for a JSON object as the answer (response_format
+	// json_object, "JSON mode"); an endpoint that refuses it is asked
+	// again without it, for the rest of the run.
+	JSONObject bool
+	Meta       Meta
 }
 
 // Choice is one returned sample.
