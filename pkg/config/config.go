@@ -16,6 +16,7 @@ type Config struct {
 	Models     []Model    `yaml:"models" json:"models"`
 	Judges     []Judge    `yaml:"judges" json:"judges"`
 	Labels     Labels     `yaml:"labels" json:"labels"`
+	Simulator  Simulator  `yaml:"simulator" json:"simulator" hash:"omitdefault"` // provider: sim (docs/simulator.md)
 
 	// Path is the file the config was read from ("" when built in code);
 	// relative paths in the config resolve against its directory.
@@ -142,5 +143,6 @@ func DefaultConfig() Config {
 			Lambda: 0.05, Beta: 0.2, Prior: "jeffreys", PassAtK: []int{1, 5},
 			SingleShotDraws: 100, PBestDraws: 2000, CILevel: 0.95,
 		},
+		Simulator: DefaultSimulator(),
 	}
 }

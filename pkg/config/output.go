@@ -39,7 +39,8 @@ func (c *Config) RunDir() string {
 // their shortest exact form. Equal configs hash equal across runs and
 // machines; any field change changes the hash, except that a field tagged
 // hash:"omitzero" (one added to the run file later) is left out while it is
-// unset. It hashes the expanded values,
+// unset, and one tagged hash:"omitdefault" while it holds its default
+// (the simulator section). It hashes the expanded values,
 // so a run whose ${VAR} expands differently hashes differently; the hash is
 // one-way and never reveals them.
 func (c *Config) Hash() string {
@@ -63,9 +64,11 @@ func writeCanonical(h hash.Hash, v reflect.Value) {
 				continue
 			}
 			// A field added to the run file since the hash was defined is
-			// tagged hash:"omitzero": left unset, it hashes as absent, so
-			// the hash of every run file that does not set it stays the same.
-			if f.Tag.Get("hash") == "omitzero" && v.Field(i).IsZero() {
+			// tagged hash:"omitzero" (or hash:"omitdefault" when its
+			// default is not the zero value): left unset, it hashes as
+			// absent, so the hash of every run file that does not set it
+			// stays the same.
+			if omitted(f, v.Field(i)) {
 				continue
 			}
 			if name == "" {
@@ -105,6 +108,24 @@ func writeCanonical(h hash.Hash, v reflect.Value) {
 		// Unreachable for the Config types; fail loudly if one is added.
 		panic(fmt.Sprintf("config: Hash cannot encode %s", v.Type()))
 	}
+}
+
+// omitted reports whether Hash leaves out field f, holding v: tagged
+// hash:"omitzero" and zero, or tagged hash:"omitdefault" and equal to its
+// default, as its type's IsDefault method says.
+func omitted(f reflect.StructField, v reflect.Value) bool {
+	switch f.Tag.Get("hash") {
+	case "omitzero":
+		return v.IsZero()
+	case "omitdefault":
+		d, ok := v.Interface().(interface{ IsDefault() bool })
+		if !ok {
+			// Unreachable for the Config types; fail loudly if one is added.
+			panic(fmt.Sprintf("config: field %s is tagged hash:\"omitdefault\" but %s has no IsDefault method", f.Name, v.Type()))
+		}
+		return d.IsDefault()
+	}
+	return false
 }
 
 // Redacted returns a deep copy for outputs such as the manifest: every

@@ -91,6 +91,7 @@ func (c *Config) validate(lookup envLookup) error {
 	v.inRange("paraphrase.temperature", c.Paraphrase.Temperature, 0, 2)
 
 	c.validateJudges(v)
+	c.validateSimulator(v)
 
 	l := c.Labels
 	if !(l.Lambda >= 0) {

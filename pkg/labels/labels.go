@@ -14,8 +14,12 @@
 //	var_between   = Σ_v (n_v/n) · (mean_v − mean)²             NaN when n = 0
 //	beta_alpha    = s + a0                                     prior Beta(a0, b0):
 //	beta_beta     = n − s + b0                                 a0 = b0 = 0.5 jeffreys, 1 uniform
-//	ci_low        = quantile of Beta(alpha, beta) at (1 − ci_level)/2
-//	ci_high       = quantile of Beta(alpha, beta) at 1 − (1 − ci_level)/2
+//	ci_low_iid    = quantile of Beta(alpha, beta) at (1 − ci_level)/2
+//	ci_high_iid   = quantile of Beta(alpha, beta) at 1 − (1 − ci_level)/2
+//	ci_low        = the same quantiles of the posterior of the success rate over
+//	ci_high         every rewrite, θ = E_e[sigmoid(η + e)], e ~ N(0, τ_m²): the
+//	                rephrasing model (rephrasing.go, docs/intervals.md); the iid
+//	                ones when the model's τ is 0
 //	pass@k        = 1 − C(n−s, k)/C(n, k)
 //	              = 1 − Π_{i=n−s+1}^{n} (1 − k/i)              NaN when k > n
 //	cost_mean     = mean cost_usd over all the pair's observations, any status
@@ -26,7 +30,7 @@
 //
 // popvar_v is the population variance (ddof 0) of variant v's scores, so
 // var_within + var_between is the population variance of the pair's scores
-// (the law of total variance). At n = 0 the interval is the prior's.
+// (the law of total variance). At n = 0 both intervals are the prior's.
 //
 // Per query, the candidates are the models with n > 0:
 //
@@ -34,10 +38,12 @@
 //	                and a tie goes to the lower cost_mean, then the earlier model
 //	                ("" with best_utility NaN when there is no candidate); is_best
 //	                marks it
-//	p_best        = share of p_best_draws Monte Carlo draws in which the model
-//	                maximises θ − lambda·cost_norm − beta·std with
-//	                θ ~ Beta(alpha, beta) drawn per candidate (exact ties to the
-//	                earlier model); sums to 1 over candidates, 0 for the others
+//	p_best        = importance-weighted share of p_best_draws Monte Carlo draws
+//	                in which the model maximises θ − lambda·cost_norm − beta·std,
+//	                θ drawn from the rephrasing posteriors joined by a Gaussian
+//	                copula and weighed by the fitted joint prior of the query's
+//	                logits (rephrasing.go; exact ties to the earlier model);
+//	                sums to 1 over candidates, 0 for the others
 //	single shot   = in each of R = single_shot_draws draws r, every candidate's
 //	                label is one of its scored scores picked uniformly at random,
 //	                with utility score − lambda·cost_norm (std taken as 0); the
@@ -242,6 +248,8 @@ func Build(obs []Observation, opts Options) ([]record.Label, []record.Route, err
 	// Scored scores and their variant ids, laid out pair after pair.
 	scores := make([]float64, 0, len(sorted))
 	variants := make([]int32, 0, len(sorted))
+	var cells []cell
+	var cellVariants []int32
 	nModels := len(opts.Models)
 	pairs := make([]pairStats, len(queries)*nModels)
 	for start := 0; start < len(sorted); {
@@ -250,7 +258,7 @@ func Build(obs []Observation, opts Options) ([]record.Label, []record.Route, err
 			end++
 		}
 		p := &pairs[sorted[start].query*nModels+sorted[start].model]
-		first := len(scores)
+		first, firstCell := len(scores), len(cells)
 		for _, k := range sorted[start:end] {
 			o := k.obs
 			if n := len(p.seen); n == 0 || p.seen[n-1] != o.VariantID {
@@ -262,10 +270,17 @@ func Build(obs []Observation, opts Options) ([]record.Label, []record.Route, err
 			}
 			switch o.Status {
 			case record.StatusScored:
+				if len(variants) == first || variants[len(variants)-1] != o.VariantID {
+					cells = append(cells, cell{})
+					cellVariants = append(cellVariants, o.VariantID)
+				}
+				c := &cells[len(cells)-1]
+				c.n++
 				scores = append(scores, o.Score)
 				variants = append(variants, o.VariantID)
 				if o.Passed {
 					p.successes++
+					c.y++
 				}
 			case record.StatusUnscored:
 				p.nUnscored++
@@ -275,6 +290,8 @@ func Build(obs []Observation, opts Options) ([]record.Label, []record.Route, err
 		}
 		p.scores = scores[first:len(scores):len(scores)]
 		p.variants = variants[first:len(variants):len(variants)]
+		p.cells = cells[firstCell:len(cells):len(cells)]
+		p.cellVariants = cellVariants[firstCell:len(cells):len(cells)]
 		start = end
 	}
 
@@ -286,10 +303,11 @@ func Build(obs []Observation, opts Options) ([]record.Label, []record.Route, err
 		pairs[i].compute(l, a0, b0, opts)
 	}
 	normaliseCost(labels)
+	reph := fitRephrasing(pairs, nModels, a0, b0)
 
 	routes := make([]record.Route, len(queries))
 	forEachQuery(len(queries), func(qi int) {
-		buildQuery(queries[qi], labels[qi*nModels:(qi+1)*nModels], pairs[qi*nModels:(qi+1)*nModels], &routes[qi], opts)
+		buildQuery(queries[qi], labels[qi*nModels:(qi+1)*nModels], pairs[qi*nModels:(qi+1)*nModels], &routes[qi], reph, opts)
 	})
 	return labels, routes, nil
 }

@@ -5,8 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/stat/distuv"
-
 	"github.com/darslabs/dars/pkg/record"
 )
 
@@ -22,7 +20,7 @@ const (
 // utility NaN, p_best 0 and is_best false. Draws come from
 // PCG(seed, streamHash(stream, query_id[, model])), so each query's draws are
 // independent of every other query and of the schedule.
-func buildQuery(query string, labels []record.Label, pairs []pairStats, route *record.Route, opts Options) {
+func buildQuery(query string, labels []record.Label, pairs []pairStats, route *record.Route, reph *rephrasing, opts Options) {
 	route.QueryID = query
 	route.PBest = make([]float64, len(labels))
 	route.BestUtility = math.NaN()
@@ -39,6 +37,14 @@ func buildQuery(query string, labels []record.Label, pairs []pairStats, route *r
 	if len(cands) == 0 {
 		return
 	}
+	posts := make([]posterior, len(cands))
+	for i, m := range cands {
+		l := &labels[m]
+		lo, hi := reph.compute(m, pairs[m].cells, l.BetaAlpha, l.BetaBeta, opts.CILevel, &posts[i])
+		if reph.tau[m] > 0 {
+			l.CILow, l.CIHigh = lo, hi
+		}
+	}
 
 	utility := make([]float64, len(labels))
 	for _, m := range cands {
@@ -49,7 +55,7 @@ func buildQuery(query string, labels []record.Label, pairs []pairStats, route *r
 	route.BestModel = labels[best].Model
 	route.BestUtility = labels[best].Utility
 
-	pBest(query, labels, cands, route.PBest, opts)
+	pBest(query, labels, cands, posts, reph, route.PBest, opts)
 	for m := range labels {
 		labels[m].PBest = route.PBest[m]
 	}
@@ -74,32 +80,75 @@ func argmaxUtility(cands []int, utility []float64, labels []record.Label) int {
 }
 
 // pBest estimates, for every candidate, the probability that it has the
-// highest posterior utility, by Monte Carlo over opts.PBestDraws draws.
-func pBest(query string, labels []record.Label, cands []int, out []float64, opts Options) {
+// highest posterior utility θ − lambda·cost_norm − beta·std, by
+// importance-weighted Monte Carlo over opts.PBestDraws draws. Each draw
+// takes every candidate's θ from its posterior at
+// u_i = L_i·z0 + sqrt(1 − L_i²)·z_i, with z0 shared by the candidates (the
+// rewrites drawn, common to every model) and z_i their own, all standard
+// normal; and weighs the draw by the joint prior of the query's logits over
+// the product of the candidates' own priors (docs/intervals.md).
+func pBest(query string, labels []record.Label, cands []int, posts []posterior, reph *rephrasing, out []float64, opts Options) {
 	if len(cands) == 1 {
 		out[cands[0]] = 1
 		return
 	}
-	src := rand.NewPCG(uint64(opts.Seed), streamHash(streamPBest, query))
-	posts := make([]distuv.Beta, len(cands))
+	rng := rand.New(rand.NewPCG(uint64(opts.Seed), streamHash(streamPBest, query)))
 	offsets := make([]float64, len(cands))
+	own := make([]float64, len(cands))
+	centred := make([]float64, len(cands))
 	for i, m := range cands {
 		l := &labels[m]
-		posts[i] = distuv.Beta{Alpha: l.BetaAlpha, Beta: l.BetaBeta, Src: src}
 		offsets[i] = opts.Lambda*l.CostNorm + opts.Beta*l.Std
+		own[i] = math.Sqrt(1 - posts[i].loading*posts[i].loading)
 	}
-	wins := make([]int, len(cands))
+	joint := !math.IsInf(reph.omega, 1)
+	inv2w2 := 1 / (2 * reph.omega * reph.omega)
+	// wins[i]·e^top is candidate i's summed weight; top follows the
+	// largest log weight so far, so no weight overflows.
+	wins := make([]float64, len(cands))
+	top := math.Inf(-1)
 	for range opts.PBestDraws {
+		z0 := rng.NormFloat64()
 		best, bestV := 0, math.Inf(-1)
+		var lw, mean, level float64
 		for i := range posts {
-			if v := posts[i].Rand() - offsets[i]; v > bestV {
+			u := posts[i].loading*z0 + own[i]*rng.NormFloat64()
+			eta, theta, logPrior := posts[i].draw(u)
+			if v := theta - offsets[i]; v > bestV {
 				best, bestV = i, v
 			}
+			centred[i] = eta - reph.offset[cands[i]]
+			mean += centred[i]
+			level += eta
+			lw -= logPrior
 		}
-		wins[best]++
+		if joint {
+			k := float64(len(posts))
+			mean /= k
+			for _, c := range centred {
+				lw -= (c - mean) * (c - mean) * inv2w2
+			}
+			// The query's level keeps the run's prior.
+			level /= k
+			lw += reph.logPriorAt(level)
+		} else {
+			lw = 0
+		}
+		if lw > top {
+			scale := math.Exp(top - lw)
+			for i := range wins {
+				wins[i] *= scale
+			}
+			top = lw
+		}
+		wins[best] += math.Exp(lw - top)
+	}
+	var total float64
+	for _, w := range wins {
+		total += w
 	}
 	for i, m := range cands {
-		out[m] = float64(wins[i]) / float64(opts.PBestDraws)
+		out[m] = wins[i] / total
 	}
 }
 

@@ -11,14 +11,16 @@ import (
 // pairStats holds the observations of one (query, model) pair, sorted by
 // (variant_id, sample_index), while its label is built.
 type pairStats struct {
-	scores    []float64 // scores of the scored observations
-	variants  []int32   // variant id of each score, ascending
-	successes int64
-	nUnscored int64
-	nError    int64
-	seen      []int32 // every variant id observed, any status, ascending
-	costSum   float64 // over the observations that are answers (scored or unscored): a failed request is not a price
-	costCount int64
+	scores       []float64 // scores of the scored observations
+	variants     []int32   // variant id of each score, ascending
+	successes    int64
+	cells        []cell  // passed counts per variant with a scored observation, ids ascending
+	cellVariants []int32 // the variant id of each cell
+	nUnscored    int64
+	nError       int64
+	seen         []int32 // every variant id observed, any status, ascending
+	costSum      float64 // over the observations that are answers (scored or unscored): a failed request is not a price
+	costCount    int64
 }
 
 // n is the number of scored observations.
@@ -41,7 +43,10 @@ func (p *pairStats) compute(l *record.Label, a0, b0 float64, opts Options) {
 
 	l.BetaAlpha = float64(p.successes) + a0
 	l.BetaBeta = float64(int64(n)-p.successes) + b0
-	l.CILow, l.CIHigh = betaInterval(l.BetaAlpha, l.BetaBeta, opts.CILevel)
+	l.CILowIID, l.CIHighIID = betaInterval(l.BetaAlpha, l.BetaBeta, opts.CILevel)
+	// The rephrasing interval replaces these in buildQuery when the model
+	// has a variant spread and the pair has data.
+	l.CILow, l.CIHigh = l.CILowIID, l.CIHighIID
 
 	l.PassAtK = make([]float64, len(opts.PassAtK))
 	for i, k := range opts.PassAtK {

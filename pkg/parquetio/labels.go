@@ -50,13 +50,28 @@ func labelsTable(ks []int) *table[record.Label] {
 		boolColumn("is_best", func(r *L) bool { return r.IsBest }, func(r *L, v bool) { r.IsBest = v }),
 		f("single_shot_score", func(r *L) float64 { return r.SingleShotScore }, func(r *L, v float64) { r.SingleShotScore = v }),
 	)
+	// Labels schema 2: ci_low, ci_high and p_best count the rewrites drawn;
+	// the independent-draws interval moved here, last, so that a schema-1
+	// file still reads (ReadLabels fills these from its ci_low, ci_high).
+	since := len(cols)
+	cols = append(cols,
+		f("ci_low_iid", func(r *L) float64 { return r.CILowIID }, func(r *L, v float64) { r.CILowIID = v }),
+		f("ci_high_iid", func(r *L) float64 { return r.CIHighIID }, func(r *L, v float64) { r.CIHighIID = v }),
+	)
 	nk := len(ks)
 	return &table[L]{
 		kind:    KindLabels,
+		version: LabelsSchemaVersion,
 		columns: cols,
+		since:   since,
 		newRow:  func() L { return L{PassAtK: make([]float64, nk)} },
 	}
 }
+
+// LabelsSchemaVersion is the dars.schema_version of labels.parquet. 2:
+// ci_low, ci_high and p_best account for which rewrites were drawn, and
+// ci_low_iid, ci_high_iid hold schema 1's independent-draws interval.
+const LabelsSchemaVersion = "2"
 
 // passAtKColumn names the pass@k column of k.
 func passAtKColumn(k int) string { return passAtKPrefix + strconv.Itoa(k) }
@@ -132,13 +147,18 @@ func checkLabels(rows []record.Label, ks []int) error {
 
 // ReadLabels reads every row of a labels.parquet file, in file order, and
 // the k values of its pass_at_<k> columns in column order. Null doubles read
-// as NaN.
+// as NaN. A schema-1 file (without ci_low_iid, ci_high_iid) reads with its
+// ci_low, ci_high in both pairs of fields: its interval was the iid one.
 func ReadLabels(path string) ([]record.Label, []int, error) {
 	var ks []int
+	v1 := true
 	rows, err := readTable(path, KindLabels, func(sc *arrow.Schema) (*table[record.Label], error) {
 		for _, f := range sc.Fields() {
 			if k, ok := parsePassAtK(f.Name); ok {
 				ks = append(ks, k)
+			}
+			if f.Name == "ci_low_iid" {
+				v1 = false
 			}
 		}
 		if err := checkKs(ks); err != nil {
@@ -148,6 +168,12 @@ func ReadLabels(path string) ([]record.Label, []int, error) {
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if v1 {
+		// Schema 1's interval was the independent-draws one.
+		for i := range rows {
+			rows[i].CILowIID, rows[i].CIHighIID = rows[i].CILow, rows[i].CIHigh
+		}
 	}
 	if ks == nil {
 		ks = []int{}

@@ -59,13 +59,13 @@ func testScores() []record.Score {
 func testLabels() []record.Label {
 	return []record.Label{
 		{QueryID: "2", Model: "small", N: 25, NUnscored: 1, NError: 2, Successes: 10, Mean: 0.4, Std: 0.5, VariantMeans: []float64{0.2, 0.4, nan, 0.6},
-			VarBetween: 0.01, VarWithin: 0.23, BetaAlpha: 10.5, BetaBeta: 15.5, CILow: 0.2, CIHigh: 0.6, PassAtK: []float64{0.4, 0.95},
+			VarBetween: 0.01, VarWithin: 0.23, BetaAlpha: 10.5, BetaBeta: 15.5, CILow: 0.2, CIHigh: 0.6, CILowIID: 0.25, CIHighIID: 0.55, PassAtK: []float64{0.4, 0.95},
 			CostMean: 1e-5, CostNorm: 0, Utility: 0.3, PBest: 0.1, IsBest: false, SingleShotScore: 1},
 		{QueryID: "2", Model: "big", N: 1, Successes: 1, Mean: 1, Std: 0, VariantMeans: []float64{1},
-			BetaAlpha: 1.5, BetaBeta: 0.5, CILow: 0.3, CIHigh: 1, PassAtK: []float64{1, nan},
+			BetaAlpha: 1.5, BetaBeta: 0.5, CILow: 0.3, CIHigh: 1, CILowIID: 0.35, CIHighIID: 1, PassAtK: []float64{1, nan},
 			CostMean: 2e-5, CostNorm: 1, Utility: 0.95, PBest: 0.9, IsBest: true, SingleShotScore: 1},
 		{QueryID: "10", Model: "small", N: 0, NError: 25, Mean: nan, Std: nan, VariantMeans: []float64{},
-			VarBetween: nan, VarWithin: nan, BetaAlpha: 0.5, BetaBeta: 0.5, CILow: nan, CIHigh: nan, PassAtK: []float64{nan, nan},
+			VarBetween: nan, VarWithin: nan, BetaAlpha: 0.5, BetaBeta: 0.5, CILow: nan, CIHigh: nan, CILowIID: nan, CIHighIID: nan, PassAtK: []float64{nan, nan},
 			CostMean: nan, CostNorm: nan, Utility: nan, PBest: nan, SingleShotScore: nan},
 	}
 }
@@ -232,8 +232,12 @@ func TestMetadata(t *testing.T) {
 			if err != nil {
 				t.Fatalf("read meta: %v", err)
 			}
+			version := SchemaVersion
+			if tc.kind == KindLabels {
+				version = LabelsSchemaVersion // labels have their own since schema 2
+			}
 			want := map[string]string{
-				"dars.schema_version": "1",
+				"dars.schema_version": version,
 				"dars.kind":           tc.kind,
 				"dars.config_hash":    "abc123",
 				"dars.version":        "v0.1.0-test",
@@ -505,6 +509,7 @@ func TestSchemas(t *testing.T) {
 			{"pass_at_1", f64, true}, {"pass_at_5", f64, true},
 			{"cost_mean", f64, true}, {"cost_norm", f64, true}, {"utility", f64, true}, {"p_best", f64, true},
 			{"is_best", bl, false}, {"single_shot_score", f64, true},
+			{"ci_low_iid", f64, true}, {"ci_high_iid", f64, true},
 		}},
 		{"routes", RoutesSchema([]string{"small", "big"}), []col{
 			{"query_id", str, false}, {"best_model", str, true}, {"best_utility", f64, true},
@@ -783,3 +788,31 @@ func TestReadOlderGenerations(t *testing.T) {
 		}
 	}
 }
+
+// TestReadLabelsV1 reads a labels.parquet of schema 1 (testdata/store-v1's,
+// before ci_low_iid and ci_high_iid): its interval, the independent-draws
+// one, fills both pairs of fields.
+func TestReadLabelsV1(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "store-v1", "out", "v1", "labels.parquet")
+	md, err := ReadMeta(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := md[MetaSchemaVersion]; v != "1" {
+		t.Fatalf("fixture has schema version %q, want 1", v)
+	}
+	rows, _, err := ReadLabels(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	for i, r := range rows {
+		if !sameFloat(r.CILowIID, r.CILow) || !sameFloat(r.CIHighIID, r.CIHigh) {
+			t.Errorf("row %d: iid interval (%v, %v), want (%v, %v)", i, r.CILowIID, r.CIHighIID, r.CILow, r.CIHigh)
+		}
+	}
+}
+
+func sameFloat(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) }

@@ -59,7 +59,7 @@ func scoreKey(r *record.Score) sampleKey {
 }
 
 func newRowWriter[R any](t *table[R], path string, meta Meta, order func(*R) sampleKey, strict bool) (*RowWriter[R], error) {
-	md, err := meta.metadata(t.kind)
+	md, err := meta.metadata(t.kind, t.version)
 	if err != nil {
 		return nil, fmt.Errorf("write %s %q: %w", t.kind, path, err)
 	}

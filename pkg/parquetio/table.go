@@ -16,8 +16,9 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// SchemaVersion is the value of the dars.schema_version metadata key. It
-// changes when a column is renamed, removed or changes type.
+// SchemaVersion is the value of the dars.schema_version metadata key of
+// every file kind without a version of its own (table.version). It changes
+// when a column is renamed, removed or changes type or meaning.
 const SchemaVersion = "1"
 
 // File kinds, the values of the dars.kind metadata key.
@@ -73,9 +74,12 @@ type Meta struct {
 
 // metadata returns the file's dars.* key-value metadata in a fixed order:
 // the four standard keys, then the Extra keys sorted.
-func (m Meta) metadata(kind string) (arrow.Metadata, error) {
+func (m Meta) metadata(kind, version string) (arrow.Metadata, error) {
+	if version == "" {
+		version = SchemaVersion
+	}
 	keys := []string{MetaSchemaVersion, MetaKind, MetaConfigHash, MetaVersion}
-	values := []string{SchemaVersion, kind, m.ConfigHash, m.Version}
+	values := []string{version, kind, m.ConfigHash, m.Version}
 	extra := make([]string, 0, len(m.Extra))
 	for k := range m.Extra {
 		if k == "" {
@@ -97,7 +101,9 @@ func (m Meta) metadata(kind string) (arrow.Metadata, error) {
 
 // table is one file kind: its columns in file order.
 type table[R any] struct {
-	kind    string
+	kind string
+	// version is the file kind's dars.schema_version; "" means SchemaVersion.
+	version string
 	columns []column[R]
 	// since is how many of the columns the first version of the file had:
 	// columns added later come last, and a file written before them is read

@@ -11,13 +11,15 @@ import (
 	"github.com/darslabs/dars/pkg/labels"
 	"github.com/darslabs/dars/pkg/parquetio"
 	"github.com/darslabs/dars/pkg/problem"
+	"github.com/darslabs/dars/pkg/provider"
 	"github.com/darslabs/dars/pkg/record"
+	"github.com/darslabs/dars/pkg/sampler"
 )
 
 // truther is what the simulator offers beyond Provider: the true success
-// probability of a variant.
+// probability of a sample with the given Meta.
 type truther interface {
-	TrueP(queryID string, variantID int32) float64
+	TrueP(provider.Meta) float64
 }
 
 func (r *Run) meta() parquetio.Meta {
@@ -49,11 +51,12 @@ func (x *execution) exportSamples(ctx context.Context) (*tally, error) {
 		return nil, err
 	}
 	var truth []record.Truth
+	ds := x.samplingOptions().Dataset
 	for _, v := range x.variants {
 		for _, m := range x.models {
 			if t, ok := m.Provider.(truther); ok {
 				truth = append(truth, record.Truth{QueryID: v.QueryID, VariantID: v.VariantID, Model: m.Config.Name,
-					P: t.TrueP(v.QueryID, v.VariantID)})
+					P: t.TrueP(sampler.SampleMeta(x.byID[v.QueryID], v, ds))})
 			}
 		}
 	}

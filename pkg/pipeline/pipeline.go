@@ -217,11 +217,11 @@ func (r *Run) loadModels(ctx context.Context) error {
 	providers := map[string]provider.Provider{}
 	first := map[string]config.Model{}
 	model := func(mc config.Model) (sampler.Model, error) {
-		id := provider.Identity(mc)
+		id := provider.Identity(mc, r.cfg.Simulator)
 		p, ok := providers[id]
 		if !ok {
 			var err error
-			if p, err = provider.New(mc, r.opts.Log.With("model", mc.Name)); err != nil {
+			if p, err = provider.New(mc, r.cfg.Simulator, r.opts.Log.With("model", mc.Name)); err != nil {
 				return sampler.Model{}, err
 			}
 			providers[id], first[id] = p, mc
@@ -304,7 +304,7 @@ func variantsOf(qs []dataset.Query, includeOriginal bool) []record.Variant {
 // what a pass adds (Done, Commit, Progress).
 func (r *Run) samplingOptions() sampler.Options {
 	return sampler.Options{Seed: r.cfg.Seed, Sampling: r.cfg.Sampling, Prompt: r.prompt, Models: r.models,
-		Purpose: record.PurposeSample}
+		Purpose: record.PurposeSample, Dataset: r.cfg.Dataset.Identity()}
 }
 
 // Plan returns what the run owes.

@@ -134,7 +134,42 @@ func TestResumeV1Run(t *testing.T) {
 	if fmt.Sprintf("%+v", newGens) != fmt.Sprintf("%+v", oldGens) {
 		t.Errorf("generations.parquet's rows differ from the schema-1 run's")
 	}
-	for _, name := range []string{"variants.parquet", "sim_truth.parquet", "labels.parquet", "routes.parquet"} {
+	// Labels schema 2 gave ci_low, ci_high and p_best a new meaning (over
+	// every rewrite, docs/intervals.md): the rest of the labels and routes
+	// must be the schema-1 run's, the iid interval its ci_low and ci_high.
+	oldLabels, _, err := parquetio.ReadLabels(filepath.Join(old, "labels.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newLabels, _, err := parquetio.ReadLabels(filepath.Join(run.Dir(), "labels.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ls := range [][]record.Label{oldLabels, newLabels} {
+		for i := range ls {
+			ls[i].CILow, ls[i].CIHigh, ls[i].PBest = 0, 0, 0
+		}
+	}
+	if fmt.Sprintf("%+v", newLabels) != fmt.Sprintf("%+v", oldLabels) {
+		t.Errorf("labels.parquet differs from the schema-1 run's beyond ci_low, ci_high and p_best:\n%+v\n%+v", newLabels, oldLabels)
+	}
+	oldRoutes, _, err := parquetio.ReadRoutes(filepath.Join(old, "routes.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRoutes, _, err := parquetio.ReadRoutes(filepath.Join(run.Dir(), "routes.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range [][]record.Route{oldRoutes, newRoutes} {
+		for i := range rs {
+			rs[i].PBest = nil
+		}
+	}
+	if fmt.Sprintf("%+v", newRoutes) != fmt.Sprintf("%+v", oldRoutes) {
+		t.Errorf("routes.parquet differs from the schema-1 run's beyond p_best")
+	}
+	for _, name := range []string{"variants.parquet", "sim_truth.parquet"} {
 		want, err := os.ReadFile(filepath.Join(old, name))
 		if err != nil {
 			t.Fatal(err)

@@ -47,7 +47,7 @@ func TestAzure(t *testing.T) {
 				map[string]int{"prompt_tokens": 10, "completion_tokens": 2}), &seen)
 			m := config.Model{Name: "gpt", Provider: "azure", BaseURL: srv.URL + tt.baseSuffix,
 				Model: tt.deployment, APIVersion: tt.version, APIKeyEnv: "DARS_AZURE_KEY"}
-			p, err := New(m, nil)
+			p, err := New(m, config.Simulator{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func TestNewAzureConfigErrors(t *testing.T) {
 		{"bad url", config.Model{Name: "a", Provider: "azure", BaseURL: "r.openai.azure.com", Model: "d"}, "base_url"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.m, nil)
+			_, err := New(tt.m, config.Simulator{}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `"a"`) {
 				t.Errorf("error %v, want it to name the model and contain %q", err, tt.want)
 			}

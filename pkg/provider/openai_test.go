@@ -81,7 +81,7 @@ func TestOpenAISuccess(t *testing.T) {
 		got, auth = body, r.Header.Get("Authorization")
 		writeJSON(w, 200, completion([]string{"42", "41", "Final Answer: 42"}, map[string]int{"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}))
 	})
-	p, err := New(testModel(srv), nil)
+	p, err := New(testModel(srv), config.Simulator{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestOpenAIErrors(t *testing.T) {
 				w.WriteHeader(tt.status)
 				io.WriteString(w, tt.body)
 			})
-			p, err := New(testModel(srv), nil)
+			p, err := New(testModel(srv), config.Simulator{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +268,7 @@ func TestOpenAITimeout(t *testing.T) {
 	})
 	m := testModel(srv)
 	m.Timeout = "50ms"
-	p, err := New(m, nil)
+	p, err := New(m, config.Simulator{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestOpenAICallerCancel(t *testing.T) {
 	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
 		<-r.Context().Done()
 	})
-	p, err := New(testModel(srv), nil)
+	p, err := New(testModel(srv), config.Simulator{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestOpenAIConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	m := testModel(srv)
 	srv.Close()
-	p, err := New(m, nil)
+	p, err := New(m, config.Simulator{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestNewOpenAIConfigErrors(t *testing.T) {
 		{"negative timeout", config.Model{Name: "a", Provider: "openai", Model: "x", Timeout: "-1s"}, "timeout"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.m, nil)
+			_, err := New(tt.m, config.Simulator{}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `"a"`) {
 				t.Errorf("error %v, want it to name the model and contain %q", err, tt.want)
 			}
@@ -343,7 +343,7 @@ func TestOpenAIConnectionReset(t *testing.T) {
 		}
 		conn.Close()
 	})
-	p, err := New(testModel(srv), nil)
+	p, err := New(testModel(srv), config.Simulator{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestOpenAIReasoningTokens(t *testing.T) {
 					"completion_tokens_details": map[string]any{"reasoning_tokens": tc.reasoning}}
 				writeJSON(w, 200, resp)
 			})
-			p, err := New(testModel(srv), nil)
+			p, err := New(testModel(srv), config.Simulator{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,12 +15,30 @@ type Message struct {
 }
 
 // Meta identifies the work a request does. Real endpoints never see it; the
-// simulator derives difficulty, perturbation and the right answer from it.
+// simulator derives difficulty, perturbation, affinity and the right answer
+// from it, and answers a rewrite or verify call in kind (docs/simulator.md).
 type Meta struct {
 	QueryID   string
 	VariantID int32
 	Gold      string   // the gold answer
 	Choices   []string // options of a multiple-choice item
+
+	// What the simulator hashes into a sample's success probability; a
+	// sample's Meta is built in one place (sampler.SampleMeta), which
+	// sim_truth.parquet uses too.
+	Dataset     string // the data set's identity (config.Dataset.Identity)
+	Question    string // the original query's text: a choice item's stem, a reading item's question
+	VariantText string // the text the variant asks (the original's for variant 0); "" = use VariantID
+	Subject     string // the item's subject or task when the data set gives one (MMLU's subject)
+
+	// Purpose says what a call that is not a sample asks for: "" (or
+	// record.PurposeSample) a sample, record.PurposeRewrite new rewrites of
+	// Question, record.PurposeVerify whether Rewrite asks the same question.
+	Purpose string
+	Kind    string   // the task kind: math | choice | reading | open
+	Count   int      // rewrite: how many new rewrites are asked for
+	Avoid   []string // rewrite: the rewrites already kept, not to be written again
+	Rewrite string   // verify: the rewrite to check against Question
 }
 
 // Request asks for N samples of one prompt.

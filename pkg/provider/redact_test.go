@@ -72,7 +72,7 @@ func TestErrorsNeverShowURLCredentials(t *testing.T) {
 					base = "http://" + urlUser + ":" + urlPass + "@" + host + "/" + tt.mode + "?sig=" + urlQuery
 				}
 				p, err := New(config.Model{Name: "small", Provider: kind, BaseURL: base, Model: "qwen-7b",
-					APIKeyEnv: "DARS_TEST_KEY", Timeout: "100ms"}, nil)
+					APIKeyEnv: "DARS_TEST_KEY", Timeout: "100ms"}, config.Simulator{}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -105,7 +105,7 @@ func TestErrorsNeverShowBasicAuth(t *testing.T) {
 	}))
 	defer srv.Close()
 	base := "http://" + urlUser + ":" + urlPass + "@" + strings.TrimPrefix(srv.URL, "http://") + "/v1"
-	p, err := New(config.Model{Name: "small", Provider: config.ProviderOpenAI, BaseURL: base, Model: "m"}, nil)
+	p, err := New(config.Model{Name: "small", Provider: config.ProviderOpenAI, BaseURL: base, Model: "m"}, config.Simulator{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestConfigErrorsNeverShowURLCredentials(t *testing.T) {
 		{"azure not http", config.ProviderAzure, "ftp://" + urlUser + ":" + urlPass + "@host?sig=" + urlQuery},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(config.Model{Name: "small", Provider: tt.kind, BaseURL: tt.base, Model: "m"}, nil)
+			_, err := New(config.Model{Name: "small", Provider: tt.kind, BaseURL: tt.base, Model: "m"}, config.Simulator{}, nil)
 			if err == nil || !strings.Contains(err.Error(), "base_url") {
 				t.Fatalf("error %v, want one about base_url", err)
 			}

@@ -7,52 +7,46 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/darslabs/dars/pkg/config"
-)
-
-// Spreads of the simulator's latent effects, on the logit scale.
-const (
-	simDifficultySD   = 1.5 // per query: how hard it is for every model
-	simPerturbationSD = 0.6 // per (query, variant): input-side effect, the same for every model
-	simAffinitySD     = 0.8 // per (model, query): the best model varies by query
+	"github.com/darslabs/dars/pkg/record"
 )
 
 // Sim is the embedded simulator: a model with a skill answering queries with
 // a difficulty, without a network or a key. Each sample of a (query, variant)
 // is correct with probability TrueP, decided by a hash of its seed, so the
-// same request always gives the same response. A Sim is immutable and safe for
-// concurrent use.
+// same request always gives the same response. It also rewrites and
+// verifies rewrites when a request's Meta.Purpose asks it to. A Sim is
+// immutable and safe for concurrent use. docs/simulator.md describes it.
 type Sim struct {
-	name  string
-	skill float64
+	name    string
+	skill   float64
+	cfg     config.Simulator
+	weights [simDims]float64 // the model's direction in the topic space, of length sqrt(simDims)
 }
 
 var _ Provider = (*Sim)(nil)
 
-// NewSim returns the simulator for a model entry: its Name and Skill matter,
-// every other field is ignored.
-func NewSim(m config.Model) *Sim {
-	return &Sim{name: m.Name, skill: m.Skill}
-}
-
-// TrueP returns the probability in (0, 1) that one sample of this model on
-// (queryID, variantID) is correct:
-// sigmoid(skill - difficulty(query) + perturbation(query, variant) + affinity(model, query)).
-func (s *Sim) TrueP(queryID string, variantID int32) float64 {
-	difficulty := simDifficultySD * normal(newHash("difficulty").str(queryID))
-	perturbation := simPerturbationSD * normal(newHash("perturbation").str(queryID).u64(uint64(int64(variantID))))
-	affinity := simAffinitySD * normal(newHash("affinity").str(s.name).str(queryID))
-	return 1 / (1 + math.Exp(-(s.skill - difficulty + perturbation + affinity)))
+// NewSim returns the simulator for a model entry and the run file's
+// simulator settings: the model's Name and Skill matter, every other field
+// is ignored. A zero Simulator stands for config.DefaultSimulator().
+func NewSim(m config.Model, sc config.Simulator) *Sim {
+	if sc == (config.Simulator{}) {
+		sc = config.DefaultSimulator()
+	}
+	return &Sim{name: m.Name, skill: m.Skill, cfg: sc, weights: modelWeights(m.Name)}
 }
 
 // Generate answers req.N samples of one prompt. Sample i uses req.Seeds[i]
 // (Seeds[0]+i when Seeds is shorter); the answer is written in the format the
-// last user message asks for. Tokens and latency are simulated: Generate
-// never sleeps.
+// last user message asks for. A request whose Meta.Purpose is
+// record.PurposeRewrite or record.PurposeVerify gets, per seed, a JSON
+// answer of rewrites or a verdict instead (sim_rewrite.go). Tokens and
+// latency are simulated: Generate never sleeps.
 func (s *Sim) Generate(ctx context.Context, req Request) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, fmt.Errorf("generate %q: %w", s.name, err)
@@ -60,8 +54,23 @@ func (s *Sim) Generate(ctx context.Context, req Request) (Response, error) {
 	if req.N < 1 {
 		return Response{}, &Error{Model: s.name, Message: fmt.Sprintf("n must be at least 1, got %d", req.N)}
 	}
-	p := s.TrueP(req.Meta.QueryID, req.Meta.VariantID)
-	format := detectAnswerFormat(req.Messages)
+	var answer func(seed int64) (text string, tokens int64)
+	switch req.Meta.Purpose {
+	case "", record.PurposeSample, record.PurposeJudge:
+		answer = s.sampleAnswer(req)
+	case record.PurposeRewrite:
+		answer = func(seed int64) (string, int64) {
+			text := simRewriteAnswer(req.Meta, seed)
+			return text, ceilQuarter(utf8.RuneCountInString(text))
+		}
+	case record.PurposeVerify:
+		answer = func(int64) (string, int64) {
+			text := simVerifyAnswer(req.Meta)
+			return text, ceilQuarter(utf8.RuneCountInString(text))
+		}
+	default:
+		return Response{}, &Error{Model: s.name, Message: fmt.Sprintf("the simulator cannot answer a call of purpose %q", req.Meta.Purpose)}
+	}
 	promptChars := 0
 	for _, m := range req.Messages {
 		promptChars += utf8.RuneCountInString(m.Content)
@@ -72,13 +81,7 @@ func (s *Sim) Generate(ctx context.Context, req Request) (Response, error) {
 	}
 	var longest int64
 	for i := range req.N {
-		seed := sampleSeed(req.Seeds, i)
-		answer := req.Meta.Gold
-		if newHash("correct").u64(uint64(seed)).uniform() >= p {
-			answer = wrongAnswer(req.Meta, seed)
-		}
-		text := simText(format, answer, seed)
-		tokens := ceilQuarter(utf8.RuneCountInString(text)) + 20 + int64(newHash("hidden").u64(uint64(seed)).sum()%181)
+		text, tokens := answer(sampleSeed(req.Seeds, i))
 		if req.MaxTokens > 0 && tokens > int64(req.MaxTokens) {
 			tokens = int64(req.MaxTokens)
 		}
@@ -92,6 +95,22 @@ func (s *Sim) Generate(ctx context.Context, req Request) (Response, error) {
 	base := 150*time.Millisecond + time.Duration(longest)*8*time.Millisecond
 	resp.Latency = time.Duration(float64(base) * jitter)
 	return resp, nil
+}
+
+// sampleAnswer returns the answer to one sample of req by its seed: the gold
+// with probability TrueP, else a plausible wrong answer, in the format the
+// prompt asks for, with hidden reasoning tokens on top of the text's.
+func (s *Sim) sampleAnswer(req Request) func(seed int64) (string, int64) {
+	p := s.TrueP(req.Meta)
+	format := detectAnswerFormat(req.Messages)
+	return func(seed int64) (string, int64) {
+		answer := req.Meta.Gold
+		if newHash("correct").u64(uint64(seed)).uniform() >= p {
+			answer = wrongAnswer(req.Meta, seed)
+		}
+		text := simText(format, answer, seed)
+		return text, ceilQuarter(utf8.RuneCountInString(text)) + 20 + int64(newHash("hidden").u64(uint64(seed)).sum()%181)
+	}
 }
 
 // sampleSeed returns the seed of sample i: Seeds[i], or Seeds[0]+i when the
@@ -393,6 +412,42 @@ func (h simHash) str(s string) simHash {
 		h *= 1099511628211
 	}
 	h *= 1099511628211 // the 0 separator: xor with 0 is a no-op
+	return h
+}
+
+// text hashes s as normText would write it, lower-cased with its runs of
+// white space collapsed to one space and trimmed, followed by a 0
+// separator, without building the string: h.text(s) == h.str(normText(s)).
+func (h simHash) text(s string) simHash {
+	var buf [utf8.UTFMax]byte
+	space := false
+	started := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && started {
+			h ^= ' '
+			h *= 1099511628211
+		}
+		space, started = false, true
+		for _, c := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
+			h ^= simHash(c)
+			h *= 1099511628211
+		}
+	}
+	h *= 1099511628211
+	return h
+}
+
+// bytes hashes b followed by a 0 separator, as str does a string.
+func (h simHash) bytes(b []byte) simHash {
+	for _, c := range b {
+		h ^= simHash(c)
+		h *= 1099511628211
+	}
+	h *= 1099511628211
 	return h
 }
 

@@ -28,13 +28,13 @@ func simRequest(queryID string, variant int32, gold string, prompt string, seeds
 var finalAnswer = regexp.MustCompile(`(?m)^Final Answer:\s*(.+?)\s*$`)
 
 func TestSimDeterministic(t *testing.T) {
-	s := NewSim(config.Model{Name: "m", Skill: 0.5})
+	s := NewSim(config.Model{Name: "m", Skill: 0.5}, config.Simulator{})
 	req := simRequest("q1", 2, "42", "What? End with 'Final Answer: <answer>'.", 1, 2, 3, 4, 5)
 	a, err := s.Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewSim(config.Model{Name: "m", Skill: 0.5}).Generate(context.Background(), req)
+	b, err := NewSim(config.Model{Name: "m", Skill: 0.5}, config.Simulator{}).Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,20 +67,20 @@ func TestSimDeterministic(t *testing.T) {
 }
 
 func TestSimTrueP(t *testing.T) {
-	s := NewSim(config.Model{Name: "m", Skill: 1})
-	other := NewSim(config.Model{Name: "other", Skill: 1})
+	s := NewSim(config.Model{Name: "m", Skill: 1}, config.Simulator{})
+	other := NewSim(config.Model{Name: "other", Skill: 1}, config.Simulator{})
 	differs := 0
 	for q := range 500 {
 		id := fmt.Sprint("q", q)
 		for v := range int32(3) {
-			p := s.TrueP(id, v)
+			p := s.TrueP(Meta{QueryID: id, VariantID: v})
 			if !(p > 0 && p < 1) {
 				t.Fatalf("TrueP(%q, %d) = %v, want in (0, 1)", id, v, p)
 			}
-			if p != s.TrueP(id, v) {
+			if p != s.TrueP(Meta{QueryID: id, VariantID: v}) {
 				t.Fatalf("TrueP(%q, %d) not stable", id, v)
 			}
-			if p != other.TrueP(id, v) {
+			if p != other.TrueP(Meta{QueryID: id, VariantID: v}) {
 				differs++
 			}
 		}
@@ -91,11 +91,11 @@ func TestSimTrueP(t *testing.T) {
 }
 
 func TestSimEmpiricalRate(t *testing.T) {
-	s := NewSim(config.Model{Name: "m", Skill: 0.3})
+	s := NewSim(config.Model{Name: "m", Skill: 0.3}, config.Simulator{})
 	const draws = 10000
 	for _, q := range []string{"a", "b", "c", "d"} {
 		t.Run(q, func(t *testing.T) {
-			p := s.TrueP(q, 1)
+			p := s.TrueP(Meta{QueryID: q, VariantID: 1})
 			correct := 0
 			for i := 0; i < draws; i += 10 {
 				seeds := make([]int64, 10)
@@ -120,7 +120,7 @@ func TestSimEmpiricalRate(t *testing.T) {
 }
 
 func TestSimAnswerFormats(t *testing.T) {
-	s := NewSim(config.Model{Name: "m", Skill: 0})
+	s := NewSim(config.Model{Name: "m", Skill: 0}, config.Simulator{})
 	tests := []struct {
 		name, prompt string
 		extract      *regexp.Regexp
@@ -214,9 +214,9 @@ func TestSimSkillOrdering(t *testing.T) {
 	skills := []float64{-1, 0, 1, 2}
 	means := make([]float64, len(skills))
 	for i, skill := range skills {
-		s := NewSim(config.Model{Name: fmt.Sprint("m", i), Skill: skill})
+		s := NewSim(config.Model{Name: fmt.Sprint("m", i), Skill: skill}, config.Simulator{})
 		for q := range 1000 {
-			means[i] += s.TrueP(fmt.Sprint("q", q), 0) / 1000
+			means[i] += s.TrueP(Meta{QueryID: fmt.Sprint("q", q), VariantID: 0}) / 1000
 		}
 	}
 	for i := 1; i < len(means); i++ {
@@ -227,7 +227,7 @@ func TestSimSkillOrdering(t *testing.T) {
 }
 
 func TestSimSeeds(t *testing.T) {
-	s := NewSim(config.Model{Name: "m", Skill: 0})
+	s := NewSim(config.Model{Name: "m", Skill: 0}, config.Simulator{})
 	full, err := s.Generate(context.Background(), simRequest("q", 0, "5", "", 10, 11, 12))
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +253,7 @@ func TestSimSeeds(t *testing.T) {
 }
 
 func TestSimConcurrent(t *testing.T) {
-	s := NewSim(config.Model{Name: "m", Skill: 1})
+	s := NewSim(config.Model{Name: "m", Skill: 1}, config.Simulator{})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -269,8 +269,10 @@ func TestSimConcurrent(t *testing.T) {
 }
 
 func BenchmarkSimGenerate5(b *testing.B) {
-	s := NewSim(config.Model{Name: "bench", Skill: 0.5})
-	req := simRequest("query-123", 3, "1234", "Janet has 3 apples... End with a line 'Final Answer: <answer>'.", 11, 22, 33, 44, 55)
+	s := NewSim(config.Model{Name: "bench", Skill: 0.5}, config.Simulator{})
+	question := "Janet’s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?"
+	req := simRequest("query-123", 3, "1234", question+"\n\nEnd with a line 'Final Answer: <answer>'.", 11, 22, 33, 44, 55)
+	req.Meta.Dataset, req.Meta.Question, req.Meta.VariantText = "test.jsonl", question, "Consider the following. "+question
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -116,8 +116,10 @@ type Label struct {
 	VarWithin       float64
 	BetaAlpha       float64
 	BetaBeta        float64
-	CILow           float64
+	CILow           float64 // the interval over every rewrite of the query (labels schema 2)
 	CIHigh          float64
+	CILowIID        float64 // the interval as if the observations were independent draws
+	CIHighIID       float64
 	PassAtK         []float64 // aligned with the configured k values
 	CostMean        float64
 	CostNorm        float64

@@ -93,8 +93,7 @@ func (mr *modelRun) send(r *request) error {
 		req := provider.Request{
 			Messages: r.msgs, Temperature: s.Temperature, TopP: s.TopP, MaxTokens: s.MaxTokens,
 			N: take, Seeds: seeds[:take:take],
-			Meta: provider.Meta{QueryID: r.work.Query.ID, VariantID: r.work.Variant.VariantID,
-				Gold: r.work.Query.Answer, Choices: r.work.Query.Choices},
+			Meta: SampleMeta(r.work.Query, r.work.Variant, mr.s.opts.Dataset),
 		}
 		rep, err := mr.call(ctx, reqCtx, req)
 		if errors.Is(err, errNotSent) {

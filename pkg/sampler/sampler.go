@@ -69,6 +69,7 @@ type Options struct {
 	Prompt   *Prompt
 	Models   []Model
 	Done     func(key string) bool // reports the generation keys the store already holds; nil: none
+	Dataset  string                // the data set's identity (config.Dataset.Identity), for every request's Meta
 
 	// Purpose and Caller are stored with every row of the stream
 	// (record.Generation): what it was paid for (record.PurposeSample when
