@@ -61,8 +61,11 @@ func (p *progress) event(e pipeline.Event) {
 // logger is where a stream's log lines go: an llm judge's calls under its
 // name, not as the run's sampling.
 func (p *progress) logger(e pipeline.Event) *slog.Logger {
-	if e.Purpose == record.PurposeJudge {
+	switch e.Purpose {
+	case record.PurposeJudge:
 		return p.log.With("judge", e.Caller)
+	case record.PurposeRewrite, record.PurposeVerify:
+		return p.log.With("purpose", e.Purpose)
 	}
 	return p.log
 }
@@ -91,8 +94,11 @@ func (p *progress) draw(e pipeline.Event, final bool) {
 	}
 	for _, m := range s.Models {
 		b.WriteString("\x1b[2K")
-		if e.Purpose == record.PurposeJudge {
+		switch e.Purpose {
+		case record.PurposeJudge:
 			b.WriteString("judge " + e.Caller + ": ")
+		case record.PurposeRewrite, record.PurposeVerify:
+			b.WriteString(e.Purpose + ": ")
 		}
 		b.WriteString(progressLine(m, s.Elapsed))
 		b.WriteByte('\n')

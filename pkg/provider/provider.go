@@ -21,6 +21,15 @@ type Meta struct {
 	VariantID int32
 	Gold      string   // the gold answer
 	Choices   []string // options of a multiple-choice item
+
+	// Purpose says what a call is for: "" a sample, "rewrite" or "verify"
+	// (record.PurposeRewrite, record.PurposeVerify).
+	Purpose  string
+	Question string   // the original query's text
+	Kind     string   // the task kind: math, choice, reading or open
+	Count    int      // rewrite: how many new rewrites are asked for
+	Avoid    []string // rewrite: the rewrites already kept
+	Rewrite  string   // verify: the rewrite to check
 }
 
 // Request asks for N samples of one prompt.

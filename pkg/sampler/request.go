@@ -90,11 +90,12 @@ func (mr *modelRun) send(r *request) error {
 			return nil // cancelled, out of budget or the model stopped: what is missing stays missing
 		}
 		take := min(len(indices), mr.ep.requestCap())
+		meta := r.work.Meta
+		meta.QueryID, meta.VariantID = r.work.Query.ID, r.work.Variant.VariantID
+		meta.Gold, meta.Choices = r.work.Query.Answer, r.work.Query.Choices
 		req := provider.Request{
 			Messages: r.msgs, Temperature: s.Temperature, TopP: s.TopP, MaxTokens: s.MaxTokens,
-			N: take, Seeds: seeds[:take:take],
-			Meta: provider.Meta{QueryID: r.work.Query.ID, VariantID: r.work.Variant.VariantID,
-				Gold: r.work.Query.Answer, Choices: r.work.Query.Choices},
+			N: take, Seeds: seeds[:take:take], JSONObject: mr.s.opts.JSONObject, Meta: meta,
 		}
 		rep, err := mr.call(ctx, reqCtx, req)
 		if errors.Is(err, errNotSent) {
