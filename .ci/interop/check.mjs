@@ -25,6 +25,19 @@ const VARIANTS = [
   ['rewriter', 'VARCHAR'],
 ];
 
+const REWRITES = [
+  ['query_id', 'VARCHAR'],
+  ['attempt', 'INTEGER'],
+  ['item', 'INTEGER'],
+  ['text', 'VARCHAR'],
+  ['status', 'VARCHAR'],
+  ['reason', 'VARCHAR'],
+  ['variant_id', 'INTEGER'],
+  ['verifier_verdict', 'VARCHAR'],
+  ['rewriter', 'VARCHAR'],
+  ['call_key', 'VARCHAR'],
+];
+
 const GENERATIONS = [
   ['generation_key', 'VARCHAR'],
   ['query_id', 'VARCHAR'],
@@ -351,6 +364,21 @@ if (await checkFile('variants.parquet', 'variants', counts.variants, VARIANTS)) 
   expect('variants.parquet', gaps === 0, `${gaps} queries whose variant_ids are not 0..n-1`);
 }
 await report('variants.parquet', before);
+
+// rewrites.parquet (when the paraphrase stage ran) ---------------------------
+if (manifest.rewrites) {
+  before = failures.length;
+  const rw = manifest.rewrites;
+  if (await checkFile('rewrites.parquet', 'rewrites', rw.kept + rw.rejected + rw.failed, REWRITES)) {
+    const r = await rows(`SELECT query_id, attempt AS variant_id FROM ${src('rewrites.parquet')} ORDER BY file_row_number`);
+    checkOrder('rewrites.parquet', r, compareSampleKey, false, '(query_id, attempt, item)');
+    const badStatus = await scalar(`SELECT count(*) FROM ${src('rewrites.parquet')} WHERE status NOT IN ('kept', 'rejected', 'failed') OR (status = 'kept') <> (variant_id IS NOT NULL) OR (status = 'kept') <> (reason IS NULL)`);
+    expect('rewrites.parquet', badStatus === 0, `${badStatus} rows whose status, variant_id and reason disagree`);
+    const orphans = await scalar(`SELECT count(*) FROM ${src('rewrites.parquet')} w WHERE status = 'kept' AND NOT EXISTS (SELECT 1 FROM ${src('variants.parquet')} v WHERE v.query_id = w.query_id AND v.variant_id = w.variant_id AND v.source = 'rewrite' AND v.text = w.text)`);
+    expect('rewrites.parquet', orphans === 0, `${orphans} kept rewrites that are not a variant of source rewrite with their text`);
+  }
+  await report('rewrites.parquet', before);
+}
 
 // generations.parquet -------------------------------------------------------
 before = failures.length;

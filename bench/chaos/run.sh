@@ -6,15 +6,18 @@
 #   bash bench/chaos/run.sh [KILLS_PER_STAGE] [FAULT FLAGS]
 #
 # Defaults: 6 kills per stage; faults -p429 0.2 -p5xx 0.05 -pmalformed 0.01.
-# Workload: 200 queries x 2 variants x 5 samples (2,000 samples, n off) of
+# Workload: 200 queries x (the original, 1 given variant and 3 rewrites
+# written by a rewriter on the fake) x 5 samples (5,000 samples, n off) of
 # one openai model on bench/fakeserver (concurrency 16, max_attempts 10),
-# judged by a numeric judge and an llm judge on the same fake (2,000
-# calls). Each stage (dars sample, dars judge, dars labels, then dars run
-# with everything stored) is killed KILLS times at a random moment within
+# judged by a numeric judge and an llm judge on the same fake (5,000
+# calls). Each stage (dars paraphrase, dars sample, dars judge, dars
+# labels, then dars run with everything stored) is killed KILLS times at a random moment within
 # a window about as long as the stage takes undisturbed, then run to the
 # end. Checks:
-#   - every planned sample and every (sample, judge) verdict exactly once
-#     (bench/chaos/verify), labels for every pair;
+#   - every query with its 4 variants, each once, every kept rewrite of the
+#     log a variant and the reverse; every planned sample and every
+#     (sample, judge) verdict exactly once (bench/chaos/verify), labels for
+#     every pair;
 #   - overpay: requests the fake answered twice (same prompt and seed) at
 #     most the requests in flight at the kills (kills x concurrency);
 #   - no *.tmp-* file left;
@@ -56,6 +59,8 @@ sampling: {samples: 5, max_tokens: 64}
 models:
   - {name: fake, provider: openai, base_url: "$url", model: fake-model, concurrency: $concurrency, n: "off", max_attempts: 10, timeout: 30s, price: {input_per_mtok: 0.10, output_per_mtok: 0.30}}
   - {name: grader, provider: openai, base_url: "$url", model: fake-grader, candidate: false, concurrency: $concurrency, n: "off", max_attempts: 10, timeout: 30s, price: {input_per_mtok: 0.10, output_per_mtok: 0.30}}
+  - {name: rewriter, provider: openai, base_url: "$url", model: fake-rewriter, candidate: false, concurrency: $concurrency, max_attempts: 10, timeout: 30s, price: {input_per_mtok: 0.10, output_per_mtok: 0.30}}
+paraphrase: {count: 4, model: rewriter}
 judges:
   - {name: answer, type: numeric}
   - {name: rubric, type: llm, model: grader}
@@ -92,6 +97,7 @@ chaos() {
 echo "chaos: $kills kills per stage, faults: $faults"
 # Windows: each stage's undisturbed time on this workload (2 cores), so the
 # kills fall anywhere in it, export included; a kill after the end is no kill.
+chaos 2000 paraphrase
 chaos 6000 sample
 chaos 6000 judge
 chaos 700 labels
@@ -103,7 +109,7 @@ dir=$work/run/out/chaos
 "$work/verify" "$dir"
 dups=$(jq '.duplicate_requests' "$work/stats.json")
 requests=$(jq '.requests' "$work/stats.json")
-limit=$((total_kills * concurrency * 2)) # candidates' and the judge's requests can both be in flight
+limit=$((total_kills * concurrency * 2)) # two streams' requests (rewriter, candidates, judge) can be in flight at a kill
 echo "fake: $requests requests, $dups answered twice; $total_kills kills x $concurrency in flight x 2 streams = at most $limit"
 if ((dups > limit)); then
 	echo "overpay: $dups duplicate answers is more than the requests in flight at the kills ($limit)" >&2

@@ -11,6 +11,11 @@
 // summary as JSON; on SIGTERM or SIGINT it writes the summary to -stats (or
 // stderr) and exits.
 //
+// A rewriter's call (a user message with a <question> block and "Return N
+// new rewrites", as dars's paraphrase stage writes it) is answered with N
+// rewrites as JSON, "Q<k>: <question>", k counting on from the rewrites
+// listed to avoid, so every one is new and passes dars's filters.
+//
 // A request is "answered" when it gets a well-formed 200 with its choices.
 // Answers are counted per (prompt, seed): dars sends a distinct seed per
 // sample (the first sample's seed for an n-batch), so a (prompt, seed)
@@ -32,7 +37,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -315,9 +322,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body = append(body, `{"index":`...)
 		body = strconv.AppendInt(body, int64(i), 10)
-		body = append(body, `,"finish_reason":"stop","message":{"role":"assistant","content":"Let me work it out.\nFinal Answer: `...)
-		body = strconv.AppendInt(body, int64(i%10), 10)
-		body = append(body, `"}}`...)
+		body = append(body, `,"finish_reason":"stop","message":{"role":"assistant","content":`...)
+		if rw, ok := rewrites(req.Messages[len(req.Messages)-1].Content); ok {
+			body = append(body, rw...)
+		} else {
+			body = append(body, `"Let me work it out.\nFinal Answer: `...)
+			body = strconv.AppendInt(body, int64(i%10), 10)
+			body = append(body, '"')
+		}
+		body = append(body, `}}`...)
 	}
 	prompt, completion := int64(promptChars/4+1), int64(12*n)
 	body = append(body, `],"usage":{"prompt_tokens":`...)
@@ -349,6 +362,32 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+}
+
+// rewriteAsk finds what a rewriter's call asks for.
+var rewriteAsk = regexp.MustCompile(`(?s)<question>\n(.*?)\n</question>.*Return (\d+) new rewrites`)
+
+// rewrites returns the JSON string literal of the answer to a rewriter's
+// call, or false when user is not one.
+func rewrites(user string) ([]byte, bool) {
+	m := rewriteAsk.FindStringSubmatch(user)
+	if m == nil {
+		return nil, false
+	}
+	n, _ := strconv.Atoi(m[2])
+	avoid := 0
+	if i := strings.Index(user, "<avoid>"); i >= 0 {
+		if j := strings.Index(user[i:], "</avoid>"); j > 0 {
+			avoid = strings.Count(strings.TrimSpace(user[i+len("<avoid>"):i+j]), "\n") + 1
+		}
+	}
+	list := make([]string, n)
+	for k := range list {
+		list[k] = fmt.Sprintf("Q%d: %s", avoid+k+1, m[1])
+	}
+	answer, _ := json.Marshal(map[string][]string{"rewrites": list})
+	literal, _ := json.Marshal(string(answer))
+	return literal, true
 }
 
 func writeError(w http.ResponseWriter, status int, typ, msg string) {

@@ -36,6 +36,9 @@ pass asks for those its verdicts still need.`,
 				fmt.Fprintf(a.stderr, "rebuilt %s from its Parquet files: %s, %s, %s\n", run.Dir(),
 					count(res.Variants, "variant", "variants"), count(int(res.Generations), "generation", "generations"),
 					count(int(res.Scores), "verdict", "verdicts"))
+				if res.Rewrites > 0 {
+					fmt.Fprintf(a.stderr, "and the rewrites log: %s\n", count(res.Rewrites, "proposed rewrite", "proposed rewrites"))
+				}
 				for _, m := range res.Moved {
 					fmt.Fprintf(a.stderr, "kept the damaged file as %s\n", m)
 				}

@@ -57,6 +57,12 @@ func writeDryRun(w io.Writer, r pipeline.Estimate) error {
 	for _, j := range r.JudgeCalls {
 		rows = append(rows, row("judge "+j.Judge+" ("+j.Model+")", j.ModelEstimate))
 	}
+	if r.RewriteCalls != nil {
+		rows = append(rows, row("rewrite ("+r.RewriteCalls.Model+")", *r.RewriteCalls))
+	}
+	if r.VerifyCalls != nil {
+		rows = append(rows, row("verify ("+r.VerifyCalls.Model+")", *r.VerifyCalls))
+	}
 	var b strings.Builder
 	writeTable(&b, rows)
 	t := r.Total
@@ -64,6 +70,13 @@ func writeDryRun(w io.Writer, r pipeline.Estimate) error {
 		thousands(t.Samples), thousands(t.Planned), thousands(t.RequestsSingle-t.Requests), usd(t.CostUSDSingle-t.CostUSD))
 	fmt.Fprintf(&b, "estimates: a prompt token per 4 characters plus chat overhead; completions at max_tokens (%d) per sample, an upper bound (at a quarter of it: %s tokens, $%s)\n",
 		r.MaxTokens, thousands(t.CompletionTokensTypical), usd(t.CostUSDTypical))
+	if r.RewriteCalls != nil {
+		fmt.Fprintf(&b, "rewrite rows: %s rewrites owed, one rewriter call per query that lacks some (more when an answer keeps too few, up to paraphrase.max_attempts in a row)", thousands(int64(r.RewritesOwed)))
+		if r.VerifyCalls != nil {
+			b.WriteString(" and one verifier call per rewrite")
+		}
+		b.WriteString("; the candidates' rows count their samples at the original's length\n")
+	}
 	if len(r.JudgeCalls) > 0 {
 		b.WriteString("judge rows: one call per vote about each planned sample without a verdict; the prompt holds an output of max_tokens (an upper bound)\n")
 	}

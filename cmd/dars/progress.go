@@ -61,8 +61,11 @@ func (p *progress) event(e pipeline.Event) {
 // logger is where a stream's log lines go: an llm judge's calls under its
 // name, not as the run's sampling.
 func (p *progress) logger(e pipeline.Event) *slog.Logger {
-	if e.Purpose == record.PurposeJudge {
+	switch e.Purpose {
+	case record.PurposeJudge:
 		return p.log.With("judge", e.Caller)
+	case record.PurposeRewrite, record.PurposeVerify:
+		return p.log.With("purpose", e.Purpose)
 	}
 	return p.log
 }
@@ -70,16 +73,23 @@ func (p *progress) logger(e pipeline.Event) *slog.Logger {
 // draw shows a stream's state; final is its summary once it ended.
 func (p *progress) draw(e pipeline.Event, final bool) {
 	s := e.Progress
+	doing, did := "sampling", "sampled"
+	switch e.Purpose {
+	case record.PurposeRewrite:
+		doing, did = "rewriting", "rewrote"
+	case record.PurposeVerify:
+		doing, did = "verifying", "verified"
+	}
 	if !p.live {
 		if final && !p.anything {
 			for _, m := range s.Models {
-				p.logger(e).Info("sampled", "model", m.Model, "new", m.Done, "stored_before", m.Stored, "total", m.Total,
+				p.logger(e).Info(did, "model", m.Model, "new", m.Done, "stored_before", m.Stored, "total", m.Total,
 					"errors", m.Errors, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
 			}
 			return
 		}
 		for _, m := range s.Models {
-			p.logger(e).Info("sampling", "model", m.Model, "done", m.Stored+m.Done, "total", m.Total,
+			p.logger(e).Info(doing, "model", m.Model, "done", m.Stored+m.Done, "total", m.Total,
 				"errors", m.Errors, "retries", m.Retries, "throttled", m.Throttled, "cost_usd", fmt.Sprintf("%.4f", m.CostUSD))
 		}
 		p.anything = true
@@ -91,8 +101,11 @@ func (p *progress) draw(e pipeline.Event, final bool) {
 	}
 	for _, m := range s.Models {
 		b.WriteString("\x1b[2K")
-		if e.Purpose == record.PurposeJudge {
+		switch e.Purpose {
+		case record.PurposeJudge:
 			b.WriteString("judge " + e.Caller + ": ")
+		case record.PurposeRewrite, record.PurposeVerify:
+			b.WriteString(e.Purpose + ": ")
 		}
 		b.WriteString(progressLine(m, s.Elapsed))
 		b.WriteByte('\n')

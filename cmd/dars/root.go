@@ -75,7 +75,7 @@ and writes per-(query, model) success-rate distributions as Parquet.`,
 	f.BoolVar(&a.quiet, "quiet", false, "no progress and no summary on the terminal")
 	f.StringVar(&a.shardArg, "shard", "", "do part i of k of the queries (i/k; auto/k takes i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID)")
 	root.AddCommand(
-		newInitCmd(a), newValidateCmd(a), newSampleCmd(a), newJudgeCmd(a),
+		newInitCmd(a), newValidateCmd(a), newParaphraseCmd(a), newSampleCmd(a), newJudgeCmd(a),
 		newLabelsCmd(a), newReportCmd(a), newRunCmd(a), newRecoverCmd(a), newVersionCmd(a),
 	)
 	return root

@@ -52,6 +52,9 @@ var (
 	// max_attempts: the attempts column is int32; with backoff, 1,000
 	// attempts of one sample already take hours.
 	maxAttemptsRange = intRange{min: 0, max: 1_000, zero: "the default", upperOnly: true}
+	// rewriteAttemptsRange bounds paraphrase.max_attempts: the rewriter's
+	// calls in a row for one query that keep nothing.
+	rewriteAttemptsRange = intRange{min: 0, max: 100, zero: "the default"}
 
 	// timeouts: a request or a judge program that runs a day is stuck; a
 	// larger value is a unit typo ("120h" for "120s").

@@ -34,6 +34,10 @@ type Dataset struct {
 	Preset string `yaml:"preset" json:"preset"` // gsm8k | mmlu | arc | triviaqa | humaneval | mbpp | plain; "" = plain with Fields
 	Fields Fields `yaml:"fields" json:"fields"`
 	Limit  int    `yaml:"limit" json:"limit"` // first N queries; 0 = all
+	// Kind is the task kind the rewriter's rules follow: math, choice,
+	// reading or open; "" = the preset's (gsm8k: math; mmlu, arc: choice),
+	// else open.
+	Kind string `yaml:"kind" json:"kind" hash:"omitzero"`
 }
 
 // Fields maps data set columns to query parts. Dotted names reach into
@@ -56,11 +60,34 @@ type Prompt struct {
 
 // Paraphrase configures the input side: rewrites written by a model.
 type Paraphrase struct {
-	Count           int     `yaml:"count" json:"count"` // rewrites per query; 0 = none (given variants are still used)
+	Count           int     `yaml:"count" json:"count"` // variants per query besides the original, given ones first; 0 = none (given variants are still used)
 	Model           string  `yaml:"model" json:"model"` // a models[] name
 	Temperature     float64 `yaml:"temperature" json:"temperature"`
 	IncludeOriginal bool    `yaml:"include_original" json:"include_original"`
+	// MaxAttempts bounds the rewriter's calls in a row for a query that
+	// keep nothing new (an unparseable or short answer, every rewrite
+	// rejected); 0 = 3.
+	MaxAttempts int `yaml:"max_attempts" json:"max_attempts" hash:"omitzero"`
+	// MaxTokens caps the rewriter's (and the verifier's) answer; 0 = 2048.
+	MaxTokens int `yaml:"max_tokens" json:"max_tokens" hash:"omitzero"`
+	// Instructions replaces the rewriter's rules for a kind: kind -> text.
+	Instructions map[string]string `yaml:"instructions" json:"instructions" hash:"omitzero"`
+	// MinLengthRatio and MaxLengthRatio bound a rewrite's length against
+	// the original's (in characters); 0 = 0.5 and 2.
+	MinLengthRatio float64 `yaml:"min_length_ratio" json:"min_length_ratio" hash:"omitzero"`
+	MaxLengthRatio float64 `yaml:"max_length_ratio" json:"max_length_ratio" hash:"omitzero"`
+	// Verify, when its model is set, asks that model whether each rewrite
+	// that passed the filters asks the same question with the same answer.
+	Verify Verify `yaml:"verify" json:"verify" hash:"omitzero"`
 }
+
+// Verify configures the check of rewrites by a model.
+type Verify struct {
+	Model string `yaml:"model" json:"model"` // a models[] name; "" = no verification
+}
+
+// Task kinds: the rewriter's rules depend on them (dataset.kind).
+var Kinds = []string{"open", "math", "choice", "reading"}
 
 // Sampling configures the output side.
 type Sampling struct {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
@@ -75,9 +76,10 @@ func (c *Config) validate(lookup envLookup) error {
 
 	c.validateModels(v, lookup)
 
-	if c.Paraphrase.Count > 0 {
-		v.add("paraphrase.count", "%d, but rewriting by a model is not supported yet; give rewrites in the data set's variants field and set count to 0", c.Paraphrase.Count)
+	if c.Dataset.Kind != "" {
+		v.oneOf("dataset.kind", c.Dataset.Kind, Kinds)
 	}
+	c.validateParaphrase(v)
 	if c.Paraphrase.Count < 0 {
 		v.add("paraphrase.count", "%d is negative; want 0 (no rewrites) or more", c.Paraphrase.Count)
 	}
@@ -322,5 +324,31 @@ func (c *Config) regexpProblem(field, pattern string, err error) string {
 		return string(se.Code)
 	default:
 		return fmt.Sprintf("%s: `%s`", se.Code, se.Expr)
+	}
+}
+
+// validateParaphrase checks the rewriter's settings beyond count and model.
+func (c *Config) validateParaphrase(v *validator) {
+	p := c.Paraphrase
+	v.intIn("paraphrase.max_attempts", int64(p.MaxAttempts), rewriteAttemptsRange)
+	v.intIn("paraphrase.max_tokens", int64(p.MaxTokens), judgeMaxTokensRange)
+	kinds := slices.Sorted(maps.Keys(p.Instructions))
+	for _, k := range kinds {
+		if !slices.Contains(Kinds, k) {
+			v.add("paraphrase.instructions", "unknown kind %q (want %s)", k, strings.Join(Kinds, ", "))
+		} else if strings.TrimSpace(p.Instructions[k]) == "" {
+			v.add("paraphrase.instructions."+k, "empty; leave the kind out to keep the built-in rules")
+		}
+	}
+	if r := p.MinLengthRatio; r != 0 && !(r > 0 && r <= 1) {
+		v.add("paraphrase.min_length_ratio", "%s is out of range; want 0 (the default, 0.5) or a number in (0, 1]", fmtFloat(r))
+	}
+	if r := p.MaxLengthRatio; r != 0 && !(r >= 1 && r <= 100) {
+		v.add("paraphrase.max_length_ratio", "%s is out of range; want 0 (the default, 2) or a number in [1, 100]", fmtFloat(r))
+	}
+	if m := p.Verify.Model; m != "" {
+		if _, ok := c.ModelByName(m); !ok {
+			v.add("paraphrase.verify.model", "no model named %q in models", c.written("paraphrase.verify.model", m))
+		}
 	}
 }

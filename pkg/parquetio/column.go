@@ -89,6 +89,34 @@ func int32Column[R any](name string, get func(*R) int32, set func(*R, int32)) co
 	}
 }
 
+// optInt32Column is a nullable int32 column: a negative value is written
+// as null and null reads back as -1.
+func optInt32Column[R any](name string, get func(*R) int32, set func(*R, int32)) column[R] {
+	c := int32Column(name, get, set)
+	c.field.Nullable = true
+	c.writer = func(b array.Builder) func(*R) {
+		ib := b.(*array.Int32Builder)
+		return func(r *R) {
+			if v := get(r); v >= 0 {
+				ib.Append(v)
+			} else {
+				ib.AppendNull()
+			}
+		}
+	}
+	c.reader = func(a arrow.Array) func(int, *R) {
+		ia := a.(*array.Int32)
+		return func(i int, r *R) {
+			if ia.IsValid(i) {
+				set(r, ia.Value(i))
+			} else {
+				set(r, -1)
+			}
+		}
+	}
+	return c
+}
+
 // int64Column is a required int64 column.
 func int64Column[R any](name string, get func(*R) int64, set func(*R, int64)) column[R] {
 	return column[R]{

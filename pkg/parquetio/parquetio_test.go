@@ -121,6 +121,17 @@ func kindCases() []kindCase {
 			},
 		},
 		{
+			name: "rewrites", kind: KindRewrites,
+			write: func(p string) error { return WriteRewrites(p, testRewrites(), testMeta) },
+			read:  func(p string) (any, error) { return ReadRewrites(p) },
+			want:  testRewrites(),
+			unsorted: func(p string) error {
+				rows := testRewrites()
+				rows[0], rows[1] = rows[1], rows[0]
+				return WriteRewrites(p, rows, testMeta)
+			},
+		},
+		{
 			name: "generations", kind: KindGenerations,
 			write: func(p string) error { return WriteGenerations(p, testGenerations(), testMeta) },
 			read:  func(p string) (any, error) { return ReadGenerations(p) },
@@ -816,3 +827,15 @@ func TestReadLabelsV1(t *testing.T) {
 }
 
 func sameFloat(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) }
+
+// testRewrites is a rewrites log: kept, rejected and failed rows, with and
+// without a verdict, numeric query ids sorted by value.
+func testRewrites() []record.Rewrite {
+	return []record.Rewrite{
+		{QueryID: "2", Attempt: 0, Item: 0, Text: "How many apples are left?", Status: record.RewriteKept, VariantID: 1, VerifierVerdict: record.VerdictYes, Rewriter: "rw", CallKey: "k1"},
+		{QueryID: "2", Attempt: 0, Item: 1, Text: "how many apples are left", Status: record.RewriteRejected, Reason: "duplicate", VariantID: -1, Rewriter: "rw", CallKey: "k1"},
+		{QueryID: "2", Attempt: 1, Item: 0, Text: "Sure! Here you go", Status: record.RewriteFailed, Reason: "unparseable: no JSON object or list in the answer", VariantID: -1, Rewriter: "rw", CallKey: "k2"},
+		{QueryID: "10", Attempt: 0, Item: 0, Text: "Ünïcode rewrite, answer 42", Status: record.RewriteRejected, Reason: "answer_leak", VariantID: -1, VerifierVerdict: record.VerdictNo, Rewriter: "rw", CallKey: "k3"},
+		{QueryID: "q-a", Attempt: 0, Item: 0, Text: "Kept", Status: record.RewriteKept, VariantID: 0, Rewriter: "rw", CallKey: "k4"},
+	}
+}

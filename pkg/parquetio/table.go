@@ -24,6 +24,7 @@ const SchemaVersion = "1"
 // File kinds, the values of the dars.kind metadata key.
 const (
 	KindVariants    = "variants"
+	KindRewrites    = "rewrites"
 	KindGenerations = "generations"
 	KindScores      = "scores"
 	KindLabels      = "labels"

@@ -31,6 +31,16 @@ type Estimate struct {
 	// an output of max_tokens (an upper bound, as the outputs are not all
 	// written yet).
 	JudgeCalls []JudgeCallEstimate `json:"judge_calls,omitempty"`
+	// RewriteCalls and VerifyCalls estimate the paraphrase stage's calls
+	// for the rewrites not kept yet: one rewriter call per query that lacks
+	// some (a query whose answer keeps too few takes more, up to
+	// paraphrase.max_attempts in a row), one verifier call per rewrite.
+	// The candidates' rows count the samples of those rewrites, each
+	// estimated with its original's length. Nil without paraphrase.count.
+	RewriteCalls *sampler.ModelEstimate `json:"rewrite_calls,omitempty"`
+	VerifyCalls  *sampler.ModelEstimate `json:"verify_calls,omitempty"`
+	// RewritesOwed counts the rewrites not kept yet.
+	RewritesOwed int `json:"rewrites_owed,omitempty"`
 	// Stored is what the calls in the run's store cost, by purpose.
 	Stored []ManifestSpend `json:"stored"`
 }
@@ -53,9 +63,13 @@ func (r *Run) Estimate(ctx context.Context) (Estimate, error) {
 	if err != nil {
 		return est, err
 	}
+	work, err := r.estimateRewrites(ctx, &est)
+	if err != nil {
+		return est, err
+	}
 	opts := r.samplingOptions()
 	opts.Done = done.Has
-	if est.Models, err = sampler.Estimate(ctx, r.work, opts); err != nil {
+	if est.Models, err = sampler.Estimate(ctx, work, opts); err != nil {
 		if ctx.Err() != nil {
 			return est, err
 		}

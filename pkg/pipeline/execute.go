@@ -19,16 +19,19 @@ type Stage uint8
 
 // The stages, in the order Execute runs them.
 const (
-	Sample Stage = 1 << iota // sample the candidates → generations.parquet, variants.parquet
-	Judge                    // score every stored sample with every judge → scores.parquet
-	Labels                   // build the labels → labels.parquet, routes.parquet
+	Sample     Stage = 1 << iota // sample the candidates → generations.parquet, variants.parquet
+	Judge                        // score every stored sample with every judge → scores.parquet
+	Labels                       // build the labels → labels.parquet, routes.parquet
+	Paraphrase                   // the rewriter's rewrites → variants.parquet, rewrites.parquet
 )
 
 // All is every stage, in order: what `dars run` does.
-const All = Sample | Judge | Labels
+const All = Paraphrase | Sample | Judge | Labels
 
 func (s Stage) String() string {
 	switch s {
+	case Paraphrase:
+		return "paraphrase"
 	case Sample:
 		return "sample"
 	case Judge:
@@ -89,6 +92,10 @@ func (r *Run) Execute(ctx context.Context, stages Stage) (res Result, err error)
 		stages &^= Labels
 		res.Skipped = Labels
 	}
+	if stages == Paraphrase && r.cfg.Paraphrase.Count <= 0 {
+		return res, problem.Input(errors.New("paraphrase: paraphrase.count is 0 in the run file: there is nothing to rewrite"),
+			"set paraphrase.count to the number of variants each query should have besides the original, and paraphrase.model to the rewriting model")
+	}
 	st, err := r.openStore(ctx)
 	if err != nil {
 		return res, err
@@ -99,7 +106,7 @@ func (r *Run) Execute(ctx context.Context, stages Stage) (res Result, err error)
 		}
 	}()
 	x := &execution{Run: r, st: st, timings: map[string]float64{}}
-	if stages&(Sample|Judge) != 0 {
+	if stages&(Paraphrase|Sample|Judge) != 0 {
 		if err := x.setBudget(ctx); err != nil {
 			return res, err
 		}
@@ -109,6 +116,26 @@ func (r *Run) Execute(ctx context.Context, stages Stage) (res Result, err error)
 		done        counted
 		callsFailed map[string]int // per llm judge, verdicts its failed calls left undecided
 	)
+	if stages&Paraphrase != 0 && x.cfg.Paraphrase.Count > 0 {
+		t, err := x.paraphrase(ctx)
+		if err != nil {
+			return res, err
+		}
+		x.rewrites = &t
+		if err := x.exportRewrites(ctx); err != nil {
+			return res, err
+		}
+	}
+	// The rewrites the store kept are variants like the given ones, for
+	// every stage after this one.
+	if err := x.addRewriteVariants(ctx); err != nil {
+		return res, err
+	}
+	if stages&Paraphrase != 0 && stages&Sample == 0 {
+		if err := parquetio.WriteVariants(x.path("variants.parquet"), x.variants, x.meta()); err != nil {
+			return res, err
+		}
+	}
 	if stages&Sample != 0 {
 		sum, err := x.sample(ctx)
 		res.Sample = sum
@@ -172,7 +199,7 @@ func (r *Run) openStore(ctx context.Context) (*store.Store, error) {
 }
 
 // outputFiles are the files a run writes beside its store.
-var outputFiles = [...]string{"variants.parquet", "generations.parquet", "sim_truth.parquet", "scores.parquet",
+var outputFiles = [...]string{"variants.parquet", "rewrites.parquet", "generations.parquet", "sim_truth.parquet", "scores.parquet",
 	"labels.parquet", "routes.parquet", "manifest.json"}
 
 // storeProblem marks the store errors a user can fix as input problems,
@@ -199,6 +226,8 @@ type execution struct {
 	timings map[string]float64 // seconds per stage, this Execute
 	budget  runBudget
 	emitMu  sync.Mutex
+	// rewrites is what the paraphrase stage left; nil when it did not run.
+	rewrites *rewriteTally
 }
 
 // counted is what export passes counted of the final rows, for the
@@ -229,6 +258,10 @@ func (x *execution) timed(what string, start time.Time) {
 // samples, or verdicts of failed judge calls (callsFailed, per judge), nil
 // otherwise.
 func (x *execution) incomplete(m Manifest, callsFailed map[string]int) error {
+	if t := x.rewrites; t != nil && t.FailedQueries > 0 {
+		return incompletef("%d queries have fewer than paraphrase.count (%d) variants: the rewriter's attempts ran out (see rewrites.parquet); a later run tries again only with a larger paraphrase.max_attempts",
+			t.FailedQueries, x.cfg.Paraphrase.Count)
+	}
 	if m.Counts.GenerationErrors > 0 {
 		first := ""
 		for _, mm := range m.Models {

@@ -17,16 +17,18 @@ import (
 // Manifest is manifest.json: what a run is and what it holds (DESIGN §7),
 // documented field by field in docs/schema.md.
 type Manifest struct {
-	DarsVersion   string          `json:"dars_version"`
-	GoVersion     string          `json:"go_version"`
-	SchemaVersion string          `json:"schema_version"`
-	Run           string          `json:"run"`
-	ConfigHash    string          `json:"config_hash"`
-	Config        config.Config   `json:"config"` // secrets redacted
-	UpdatedAt     time.Time       `json:"updated_at"`
-	Counts        ManifestCounts  `json:"counts"`
-	Models        []ManifestModel `json:"models"`
-	Totals        ManifestTotals  `json:"totals"`
+	DarsVersion   string         `json:"dars_version"`
+	GoVersion     string         `json:"go_version"`
+	SchemaVersion string         `json:"schema_version"`
+	Run           string         `json:"run"`
+	ConfigHash    string         `json:"config_hash"`
+	Config        config.Config  `json:"config"` // secrets redacted
+	UpdatedAt     time.Time      `json:"updated_at"`
+	Counts        ManifestCounts `json:"counts"`
+	// Rewrites is what the paraphrase stage left, when it ran.
+	Rewrites *rewriteTally   `json:"rewrites,omitempty"`
+	Models   []ManifestModel `json:"models"`
+	Totals   ManifestTotals  `json:"totals"`
 	// JudgeCalls is what each llm judge's calls cost, every call the store
 	// holds (earlier rubrics' included: they were paid for). Totals leave
 	// it out: they are the candidates' generations.
@@ -180,7 +182,7 @@ func (x *execution) writeManifest(ctx context.Context, done counted, sum *sample
 	m := Manifest{
 		DarsVersion: x.opts.Version, GoVersion: runtime.Version(), SchemaVersion: manifestSchema,
 		Run: x.cfg.Run, ConfigHash: x.cfg.Hash(), Config: x.cfg.Redacted(), UpdatedAt: time.Now().UTC(),
-		Timings: x.timings, LastSample: sum,
+		Timings: x.timings, LastSample: sum, Rewrites: x.rewrites,
 	}
 	m.Timings["total"] = total.Seconds()
 	m.Counts = ManifestCounts{Queries: len(x.queries), Variants: len(x.variants), Models: len(x.models),

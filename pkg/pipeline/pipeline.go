@@ -79,9 +79,14 @@ type Run struct {
 	work     []sampler.Work
 	prompt   *sampler.Prompt
 	models   []sampler.Model // the candidates, in config order
-	judges   []judgeEntry
-	keys     *keyset.Set // every generation key the plan owes
-	parts    *parts      // what shards wrote (an unsharded run only); nil when none
+	// rewriterModel and verifierModel are paraphrase.model's and
+	// paraphrase.verify.model's endpoints; verifierModel is nil without
+	// a verifier, rewriterModel unset without paraphrase.count.
+	rewriterModel sampler.Model
+	verifierModel *sampler.Model
+	judges        []judgeEntry
+	keys          *keyset.Set // every generation key the plan owes
+	parts         *parts      // what shards wrote (an unsharded run only); nil when none
 
 	chunkSize int // generations judged and committed at a time (judgeChunk; tests lower it)
 }
@@ -237,6 +242,22 @@ func (r *Run) loadModels(ctx context.Context) error {
 			return problem.Input(err, "")
 		}
 		r.models = append(r.models, m)
+	}
+	if p := r.cfg.Paraphrase; p.Count > 0 {
+		mc, _ := r.cfg.ModelByName(p.Model) // Validate checked it
+		m, err := model(mc)
+		if err != nil {
+			return problem.Input(fmt.Errorf("paraphrase.model: %w", err), "")
+		}
+		r.rewriterModel = m
+		if p.Verify.Model != "" {
+			mc, _ := r.cfg.ModelByName(p.Verify.Model)
+			m, err := model(mc)
+			if err != nil {
+				return problem.Input(fmt.Errorf("paraphrase.verify.model: %w", err), "")
+			}
+			r.verifierModel = &m
+		}
 	}
 	probes := sandbox.NewProbes()
 	for i, jc := range r.cfg.Judges {

@@ -21,6 +21,7 @@ type Recovered struct {
 	// never deleted.
 	Moved       []string `json:"moved"`
 	Variants    int      `json:"variants"`
+	Rewrites    int      `json:"rewrites"` // rows of the rewrites log
 	Generations int64    `json:"generations"`
 	Scores      int64    `json:"scores"`
 	// JudgeCallsLost counts the llm-judge calls the last manifest counted:
@@ -62,6 +63,16 @@ func (r *Run) Recover(ctx context.Context) (res Recovered, err error) {
 		return res, err
 	}
 	res.Variants = len(vs)
+	// The rewrites log: without it a recovered run would ask the rewriter
+	// again from attempt 0, though the variants it kept are back.
+	ws, err := parquetio.ReadRewrites(r.path("rewrites.parquet"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return res, err
+	}
+	if err := st.PutRewrites(ctx, ws, nil); err != nil {
+		return res, err
+	}
+	res.Rewrites = len(ws)
 	b := &batcher{put: func(rows []record.Generation) error { return st.PutGenerations(ctx, rows) }}
 	err = parquetio.EachGeneration(ctx, gens, func(g record.Generation) error {
 		g.Purpose = record.PurposeSample

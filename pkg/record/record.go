@@ -39,6 +39,36 @@ const (
 	PurposeVerify  = "verify"  // the verifier's call about a rewrite
 )
 
+// Rewrite statuses: what became of a rewrite the rewriter proposed.
+const (
+	RewriteKept     = "kept"     // it passed the filters (and the verifier): a variant
+	RewriteRejected = "rejected" // a filter or the verifier turned it down (Reason says which)
+	RewriteFailed   = "failed"   // the attempt gave no rewrite to decide: the call failed or its answer did not parse
+)
+
+// Verifier verdicts of a rewrite; "" when it was not verified.
+const (
+	VerdictYes = "yes"
+	VerdictNo  = "no"
+)
+
+// Rewrite is one rewrite a rewriter proposed for a query, or one failed
+// attempt to get some. Attempts are numbered per query from 0, in the order
+// they were made; Item is the rewrite's position in the attempt's answer (0
+// for a failed attempt).
+type Rewrite struct {
+	QueryID         string
+	Attempt         int32
+	Item            int32
+	Text            string // the rewrite; a failed attempt's answer, clipped
+	Status          string // RewriteKept, RewriteRejected or RewriteFailed
+	Reason          string // why it was rejected or failed; "" when kept
+	VariantID       int32  // the variant it became when kept; -1 otherwise
+	VerifierVerdict string // VerdictYes, VerdictNo, or "" when not verified
+	Rewriter        string // the models[] name that wrote it
+	CallKey         string // the generation key of the call that proposed it
+}
+
 // Variant is one phrasing of a query. VariantID 0 is the original.
 type Variant struct {
 	QueryID   string

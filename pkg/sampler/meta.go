@@ -21,3 +21,17 @@ func SampleMeta(q *dataset.Query, v record.Variant, ds string) provider.Meta {
 	return provider.Meta{QueryID: q.ID, VariantID: v.VariantID, Gold: q.Answer, Choices: q.Choices,
 		Dataset: ds, Question: q.Question, VariantText: v.Text, Subject: subject}
 }
+
+// workMeta returns the provider.Meta of w's requests: a sample's
+// (SampleMeta), or for a call that is not one (w.Meta.Purpose set: a
+// rewrite, a verification) w.Meta with the query's id, gold answer and
+// choices and the data set's identity filled in.
+func workMeta(w *Work, ds string) provider.Meta {
+	if w.Meta.Purpose == "" {
+		return SampleMeta(w.Query, w.Variant, ds)
+	}
+	m := w.Meta
+	m.QueryID, m.VariantID = w.Query.ID, w.Variant.VariantID
+	m.Gold, m.Choices, m.Dataset = w.Query.Answer, w.Query.Choices, ds
+	return m
+}

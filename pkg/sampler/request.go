@@ -92,8 +92,8 @@ func (mr *modelRun) send(r *request) error {
 		take := min(len(indices), mr.ep.requestCap())
 		req := provider.Request{
 			Messages: r.msgs, Temperature: s.Temperature, TopP: s.TopP, MaxTokens: s.MaxTokens,
-			N: take, Seeds: seeds[:take:take],
-			Meta: SampleMeta(r.work.Query, r.work.Variant, mr.s.opts.Dataset),
+			N: take, Seeds: seeds[:take:take], JSONObject: mr.s.opts.JSONObject,
+			Meta: workMeta(r.work, mr.s.opts.Dataset),
 		}
 		rep, err := mr.call(ctx, reqCtx, req)
 		if errors.Is(err, errNotSent) {

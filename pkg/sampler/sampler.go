@@ -51,6 +51,11 @@ type Work struct {
 	// Subject is what a call is about, stored with its rows (the key of the
 	// generation an llm judge's call judges); "" for a candidate's sample.
 	Subject string
+	// Meta is what the provider may know of the work beyond its messages:
+	// a call's purpose and what the simulator needs to answer it. The
+	// query id, variant id, gold answer and choices are filled in from
+	// Query and Variant.
+	Meta provider.Meta
 }
 
 // seedID is the query id and variant id the samples of w hash into their
@@ -76,6 +81,9 @@ type Options struct {
 	// empty) and who asked (an llm judge's name).
 	Purpose string
 	Caller  string
+	// JSONObject asks every request of the stream for a JSON object
+	// (provider.Request.JSONObject).
+	JSONObject bool
 
 	// Commit stores a batch of finished samples; it is called from a single
 	// goroutine. A sample counts as done only after Commit returns nil.

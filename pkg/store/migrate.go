@@ -14,6 +14,18 @@ import (
 var migrations = map[int]func(context.Context, *sql.Tx) error{
 	1: migrate1to2,
 	2: migrate2to3,
+	3: migrate3to4,
+}
+
+// migrate3to4 adds the log of proposed rewrites (empty: no dars before
+// schema 4 wrote rewrites).
+func migrate3to4(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range []string{rewritesTable, rewritesIndex} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrate2to3 adds the reasoning tokens of every call (0 for the calls

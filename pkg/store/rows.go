@@ -20,25 +20,31 @@ func (s *Store) PutVariants(ctx context.Context, rows []record.Variant) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO variants
-			(query_id, qkind, qnum, variant_id, source, text, rewriter) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(`+variantOrder+`) DO UPDATE SET
-				source = excluded.source, text = excluded.text, rewriter = excluded.rewriter`)
-		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
-		}
-		defer stmt.Close()
-		for _, v := range rows {
-			kind, num := queryOrder(v.QueryID)
-			if _, err := stmt.ExecContext(ctx, v.QueryID, kind, num, v.VariantID, v.Source, v.Text, v.Rewriter); err != nil {
-				return fmt.Errorf("variant %q/%d: %w", v.QueryID, v.VariantID, err)
-			}
-		}
-		return nil
-	})
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return putVariants(ctx, tx, rows) })
 	if err != nil {
 		return fmt.Errorf("put variants: %w", err)
+	}
+	return nil
+}
+
+// putVariants upserts rows in tx.
+func putVariants(ctx context.Context, tx *sql.Tx, rows []record.Variant) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO variants
+		(query_id, qkind, qnum, variant_id, source, text, rewriter) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(`+variantOrder+`) DO UPDATE SET
+			source = excluded.source, text = excluded.text, rewriter = excluded.rewriter`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	defer stmt.Close()
+	for _, v := range rows {
+		kind, num := queryOrder(v.QueryID)
+		if _, err := stmt.ExecContext(ctx, v.QueryID, kind, num, v.VariantID, v.Source, v.Text, v.Rewriter); err != nil {
+			return fmt.Errorf("variant %q/%d: %w", v.QueryID, v.VariantID, err)
+		}
 	}
 	return nil
 }
@@ -368,4 +374,80 @@ func (s *Store) Spend(ctx context.Context) ([]Spend, error) {
 		return nil, fmt.Errorf("add up spend: %w", err)
 	}
 	return out, nil
+}
+
+// rewritesOrder is the rewrites log's order: by query, then attempt, then
+// position in the attempt's answer.
+const rewritesOrder = `qkind, qnum, query_id, attempt, item`
+
+// PutRewrites stores the log rows of rewrite attempts and the variants they
+// kept in one transaction, so a kept rewrite is never a variant without its
+// log row nor the reverse. Rows already stored (the same query, attempt and
+// item) are replaced: applying an attempt again gives the same rows.
+func (s *Store) PutRewrites(ctx context.Context, rows []record.Rewrite, kept []record.Variant) error {
+	if len(rows) == 0 && len(kept) == 0 {
+		return nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO rewrites
+			(query_id, qkind, qnum, attempt, item, text, status, reason, variant_id, verifier_verdict, rewriter, call_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(`+rewritesOrder+`) DO UPDATE SET
+				text = excluded.text, status = excluded.status, reason = excluded.reason,
+				variant_id = excluded.variant_id, verifier_verdict = excluded.verifier_verdict,
+				rewriter = excluded.rewriter, call_key = excluded.call_key`)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		defer stmt.Close()
+		for _, r := range rows {
+			kind, num := queryOrder(r.QueryID)
+			var variant, verdict any
+			if r.VariantID >= 0 {
+				variant = r.VariantID
+			}
+			if r.VerifierVerdict != "" {
+				verdict = r.VerifierVerdict
+			}
+			if _, err := stmt.ExecContext(ctx, r.QueryID, kind, num, r.Attempt, r.Item, r.Text, r.Status, r.Reason,
+				variant, verdict, r.Rewriter, r.CallKey); err != nil {
+				return fmt.Errorf("rewrite %q attempt %d item %d: %w", r.QueryID, r.Attempt, r.Item, err)
+			}
+		}
+		return putVariants(ctx, tx, kept)
+	})
+	if err != nil {
+		return fmt.Errorf("put rewrites: %w", err)
+	}
+	return nil
+}
+
+// Rewrites calls fn with every logged rewrite, in the log's order.
+func (s *Store) Rewrites(ctx context.Context, fn func(record.Rewrite) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT query_id, attempt, item, text, status, reason, variant_id, verifier_verdict, rewriter, call_key
+		FROM rewrites ORDER BY `+rewritesOrder)
+	if err != nil {
+		return fmt.Errorf("read rewrites: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r record.Rewrite
+		var variant sql.NullInt32
+		var verdict sql.NullString
+		if err := rows.Scan(&r.QueryID, &r.Attempt, &r.Item, &r.Text, &r.Status, &r.Reason, &variant, &verdict, &r.Rewriter, &r.CallKey); err != nil {
+			return fmt.Errorf("read rewrites: %w", err)
+		}
+		r.VariantID = -1
+		if variant.Valid {
+			r.VariantID = variant.Int32
+		}
+		r.VerifierVerdict = verdict.String
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read rewrites: %w", err)
+	}
+	return nil
 }

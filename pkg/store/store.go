@@ -41,7 +41,7 @@ const (
 //	   an llm judge's calls move out of made-up query ids; scores.status
 //	   call_failed for a verdict whose judge call failed
 //	3  generations.reasoning_tokens
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrLocked is wrapped by Open when another process (or another Open in this
 // process) holds the output directory.
@@ -409,7 +409,30 @@ var schema = [...]string{
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS scores_order
 		ON scores (qkind, qnum, query_id, variant_id, model, sample_index, generation_key, judge)`,
+	rewritesTable,
+	rewritesIndex,
 }
+
+// rewritesTable logs every rewrite a rewriter proposed and every failed
+// attempt (record.Rewrite); the kept ones are also variants.
+const rewritesTable = `CREATE TABLE IF NOT EXISTS rewrites (
+		query_id         TEXT    NOT NULL,
+		qkind            INTEGER NOT NULL,
+		qnum             INTEGER NOT NULL,
+		attempt          INTEGER NOT NULL,
+		item             INTEGER NOT NULL,
+		text             TEXT    NOT NULL,
+		status           TEXT    NOT NULL,
+		reason           TEXT    NOT NULL,
+		variant_id       INTEGER,
+		verifier_verdict TEXT,
+		rewriter         TEXT    NOT NULL,
+		call_key         TEXT    NOT NULL
+	)`
+
+// rewritesIndex orders the log and makes (query, attempt, item) unique.
+const rewritesIndex = `CREATE UNIQUE INDEX IF NOT EXISTS rewrites_order
+		ON rewrites (qkind, qnum, query_id, attempt, item)`
 
 // callsIndex finds the calls that are not samples by who made them and
 // what about (Calls). It is partial: samples, most of the rows, neither

@@ -1029,3 +1029,37 @@ func TestDamagedFile(t *testing.T) {
 		})
 	}
 }
+
+// TestRewrites stores rewrite attempts with their kept variants and reads
+// them back in the log's order (numeric query ids first, by value), with
+// null variant ids and verdicts kept apart from 0 and "", and checks that
+// storing an attempt again replaces its rows.
+func TestRewrites(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, t.TempDir())
+	rows := []record.Rewrite{
+		{QueryID: "10", Attempt: 0, Item: 0, Text: "a", Status: record.RewriteKept, VariantID: 1, VerifierVerdict: record.VerdictYes, Rewriter: "rw", CallKey: "k1"},
+		{QueryID: "10", Attempt: 0, Item: 1, Text: "b", Status: record.RewriteRejected, Reason: "duplicate", VariantID: -1, Rewriter: "rw", CallKey: "k1"},
+		{QueryID: "9", Attempt: 1, Item: 0, Text: "not json", Status: record.RewriteFailed, Reason: "unparseable", VariantID: -1, Rewriter: "rw", CallKey: "k2"},
+		{QueryID: "9", Attempt: 0, Item: 0, Text: "c", Status: record.RewriteRejected, Reason: "answer_leak", VariantID: -1, VerifierVerdict: record.VerdictNo, Rewriter: "rw", CallKey: "k3"},
+	}
+	kept := []record.Variant{{QueryID: "10", VariantID: 1, Source: record.SourceRewrite, Text: "a", Rewriter: "rw"}}
+	if err := s.PutRewrites(ctx, rows, kept); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRewrites(ctx, rows[:1], kept); err != nil { // applied again: the same rows
+		t.Fatal(err)
+	}
+	var got []record.Rewrite
+	if err := s.Rewrites(ctx, func(r record.Rewrite) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []record.Rewrite{rows[3], rows[2], rows[0], rows[1]}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Rewrites =\n%+v\nwant\n%+v", got, want)
+	}
+	vs, err := s.Variants(ctx)
+	if err != nil || !reflect.DeepEqual(vs, kept) {
+		t.Errorf("Variants = %+v, %v; want %+v", vs, err, kept)
+	}
+}

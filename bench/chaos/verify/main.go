@@ -37,6 +37,9 @@ func verify(dir string) error {
 			Judges []struct {
 				Name string `json:"name"`
 			} `json:"judges"`
+			Paraphrase struct {
+				Count int `json:"count"`
+			} `json:"paraphrase"`
 		} `json:"config"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
@@ -47,6 +50,13 @@ func verify(dir string) error {
 		return err
 	}
 	var problems []string
+	if m.Config.Paraphrase.Count > 0 {
+		ps, err := verifyRewrites(dir, m.Counts.Queries, m.Config.Paraphrase.Count)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, ps...)
+	}
 	gens, err := parquetio.ReadGenerations(filepath.Join(dir, "generations.parquet"))
 	if err != nil {
 		return err
@@ -103,4 +113,61 @@ func verify(dir string) error {
 	}
 	fmt.Printf("ok: %d generations once each, %d verdicts once each, %d labels, no temp file\n", len(seen), len(verdicts), len(ls))
 	return nil
+}
+
+// verifyRewrites checks the input side: every query has the original and
+// count variants, each (query, variant) once; every kept rewrite of the log
+// is a variant with its text, and every rewrite variant is kept once in
+// the log.
+func verifyRewrites(dir string, queries, count int) ([]string, error) {
+	var problems []string
+	vs, err := parquetio.ReadVariants(filepath.Join(dir, "variants.parquet"))
+	if err != nil {
+		return nil, err
+	}
+	ws, err := parquetio.ReadRewrites(filepath.Join(dir, "rewrites.parquet"))
+	if err != nil {
+		return nil, err
+	}
+	text := map[string]string{} // "query/variant" -> text
+	perQuery := map[string]int{}
+	for _, v := range vs {
+		k := fmt.Sprintf("%s/%d", v.QueryID, v.VariantID)
+		if _, ok := text[k]; ok {
+			problems = append(problems, "variant "+k+" twice")
+		}
+		text[k] = v.Text
+		perQuery[v.QueryID]++
+		if v.Source == "rewrite" {
+			text["rewrite "+k] = v.Text
+		}
+	}
+	if len(perQuery) != queries {
+		problems = append(problems, fmt.Sprintf("variants of %d queries, want %d", len(perQuery), queries))
+	}
+	for q, n := range perQuery {
+		if n != count+1 {
+			problems = append(problems, fmt.Sprintf("query %s: %d variants, want %d", q, n, count+1))
+		}
+	}
+	logged := map[string]bool{}
+	for _, w := range ws {
+		if w.Status != "kept" {
+			continue
+		}
+		k := fmt.Sprintf("rewrite %s/%d", w.QueryID, w.VariantID)
+		switch {
+		case logged[k]:
+			problems = append(problems, "kept twice in the log: "+k)
+		case text[k] != w.Text:
+			problems = append(problems, "kept in the log but not a variant with its text: "+k)
+		}
+		logged[k] = true
+	}
+	for k := range text {
+		if strings.HasPrefix(k, "rewrite ") && !logged[k] {
+			problems = append(problems, "a variant the log does not keep: "+k)
+		}
+	}
+	return problems, nil
 }
