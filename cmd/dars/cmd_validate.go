@@ -30,12 +30,18 @@ candidate model.`,
 			p := run.Plan()
 			if a.json {
 				return writeJSON(a.stdout, map[string]any{"ok": true, "queries": p.Queries,
-					"variants": p.Variants, "models": p.Models, "judges": p.Judges, "samples": p.Samples})
+					"variants": p.Variants, "models": p.Models, "judges": p.Judges, "samples": p.Samples,
+					"rewrites": p.Rewrites, "rewrite_samples": p.RewriteSamples})
 			}
 			if !a.quiet {
-				fmt.Fprintf(a.stdout, "ok: %s, %s, %s, %s: %s planned\n", count(p.Queries, "query", "queries"),
+				line := fmt.Sprintf("ok: %s, %s, %s, %s: %s planned", count(p.Queries, "query", "queries"),
 					count(p.Variants, "variant", "variants"), count(p.Models, "model", "models"),
 					count(p.Judges, "judge", "judges"), count(int(p.Samples), "sample", "samples"))
+				if p.Rewrites > 0 {
+					line += fmt.Sprintf("; up to %s for %s to write, and %s of them", count(p.Rewrites, "rewrite", "rewrites"),
+						run.Config().Paraphrase.Model, count(int(p.RewriteSamples), "sample", "samples"))
+				}
+				fmt.Fprintln(a.stdout, line)
 			}
 			return nil
 		},

@@ -46,6 +46,6 @@ func Example() {
 	fmt.Println("generations:", res.Manifest.Counts.Generations)
 	fmt.Println("queries labelled:", sum.Queries)
 	// Output:
-	// generations: 2250
+	// generations: 3750
 	// queries labelled: 50
 }

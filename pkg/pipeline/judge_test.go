@@ -150,21 +150,26 @@ func TestStoreLostRows(t *testing.T) {
 	calls := &callLog{}
 	run.opts.Events = calls.event
 	_, err = run.Execute(ctx, All)
-	if !errors.Is(err, ErrDamagedStore) || !strings.Contains(err.Error(), "fewer than the 2250") {
+	if !errors.Is(err, ErrDamagedStore) || !strings.Contains(err.Error(), "calls, fewer than the") {
 		t.Fatalf("Execute on a store that lost rows = %v, want ErrDamagedStore", err)
 	}
 	if n, streams := calls.sent(record.PurposeSample, ""); streams != 0 || n != 0 {
 		t.Fatalf("%d requests (%d streams) sent on a damaged store", n, streams)
 	}
 	rec, err := run.Recover(ctx)
-	if err != nil || rec.Generations != 2250 || rec.Scores != 2250 || len(rec.Moved) == 0 {
+	if err != nil || rec.Generations != 3750 || rec.Scores != 3750 || rec.Rewrites == 0 || len(rec.Moved) == 0 {
 		t.Fatalf("Recover = %+v, %v", rec, err)
 	}
 	res, err := run.Execute(ctx, All)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := calls.sent(record.PurposeSample, ""); n != 0 || res.Manifest.Counts.Generations != 2250 {
+	if n, _ := calls.sent(record.PurposeSample, ""); n != 0 || res.Manifest.Counts.Generations != 3750 {
 		t.Fatalf("after Recover: %d requests, %d generations; want none paid again", n, res.Manifest.Counts.Generations)
+	}
+	// The rewrites log came back with the variants: the rewriter is not
+	// asked again.
+	if n, _ := calls.sent(record.PurposeRewrite, "sim-rewriter"); n != 0 {
+		t.Fatalf("after Recover: %d rewriter requests; want none", n)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -163,7 +165,7 @@ func (x *execution) paraphrase(ctx context.Context) (rewriteTally, error) {
 	}
 	defer x.begin(Paraphrase)()
 	rw := x.newRewriter()
-	state, err := x.rewriteState(ctx)
+	state, err := rewriteState(ctx, x.st, x.queries, x.partRewrites)
 	if err != nil {
 		return tally, err
 	}
@@ -189,28 +191,26 @@ func (x *execution) paraphrase(ctx context.Context) (rewriteTally, error) {
 	return x.rewriteTally(ctx, state, rw)
 }
 
-// rewriteState reads, for every query of the run, the rewrites kept and the
-// attempts logged.
-func (x *execution) rewriteState(ctx context.Context) ([]*rewriteQuery, error) {
-	return rewriteState(ctx, x.st, x.queries)
-}
-
-// rewriteState reads from st, for every query of qs, the rewrites kept and
-// the attempts logged. An attempt whose call failed (the endpoint down, a
-// timeout) does not count among the attempts in a row that kept nothing:
-// a later run asks again.
-func rewriteState(ctx context.Context, st *store.Store, qs []dataset.Query) ([]*rewriteQuery, error) {
+// rewriteState reads from st and the shards' parts, for every query of qs,
+// the rewrites kept and the attempts logged. An attempt whose call failed
+// (the endpoint down, a timeout) does not count among the attempts in a
+// row that kept nothing: a later run asks again. A nil st (a dry run before
+// the store exists) holds nothing.
+func rewriteState(ctx context.Context, st *store.Store, qs []dataset.Query, parts partRewrites) ([]*rewriteQuery, error) {
 	byID := make(map[string]*rewriteQuery, len(qs))
 	out := make([]*rewriteQuery, len(qs))
 	for i := range qs {
 		rq := &rewriteQuery{q: &qs[i]}
 		byID[rq.q.ID], out[i] = rq, rq
 	}
-	vs, err := st.Variants(ctx)
-	if err != nil {
-		return nil, err
+	var vs []record.Variant
+	if st != nil {
+		var err error
+		if vs, err = st.Variants(ctx); err != nil {
+			return nil, err
+		}
 	}
-	for _, v := range vs {
+	for _, v := range mergeVariants(parts.variants, vs) {
 		if rq := byID[v.QueryID]; rq != nil && v.Source == record.SourceRewrite {
 			rq.kept = append(rq.kept, v)
 		}
@@ -219,7 +219,7 @@ func rewriteState(ctx context.Context, st *store.Store, qs []dataset.Query) ([]*
 	// failed.
 	const kept, callFailed = 1, 2
 	outcome := map[string]map[int32]int{}
-	err = st.Rewrites(ctx, func(w record.Rewrite) error {
+	each := func(w record.Rewrite) error {
 		rq := byID[w.QueryID]
 		if rq == nil {
 			return nil
@@ -231,13 +231,20 @@ func rewriteState(ctx context.Context, st *store.Store, qs []dataset.Query) ([]*
 		switch {
 		case w.Status == record.RewriteKept:
 			outcome[w.QueryID][w.Attempt] = kept
-		case w.Status == record.RewriteFailed && strings.HasPrefix(w.Reason, reasonCallFailed):
+		case w.Status == record.RewriteFailed && strings.HasPrefix(w.Reason, reasonCallFailed) && outcome[w.QueryID][w.Attempt] != kept:
 			outcome[w.QueryID][w.Attempt] = callFailed
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	for _, w := range parts.rewrites {
+		if err := each(w); err != nil {
+			return nil, err
+		}
+	}
+	if st != nil {
+		if err := st.Rewrites(ctx, each); err != nil {
+			return nil, err
+		}
 	}
 	for _, rq := range out {
 		for a := rq.attempts - 1; a >= 0 && outcome[rq.q.ID][a] != kept; a-- {
@@ -266,9 +273,10 @@ func (x *execution) rewriteTally(ctx context.Context, state []*rewriteQuery, rw 
 			}
 		}
 	}
-	err := x.st.Rewrites(ctx, func(w record.Rewrite) error {
+	log, err := x.rewriteLog(ctx)
+	for _, w := range log {
 		if !held[w.QueryID] {
-			return nil
+			continue
 		}
 		switch w.Status {
 		case record.RewriteKept:
@@ -278,8 +286,7 @@ func (x *execution) rewriteTally(ctx context.Context, state []*rewriteQuery, rw 
 		case record.RewriteFailed:
 			t.Failed++
 		}
-		return nil
-	})
+	}
 	return t, err
 }
 
@@ -628,13 +635,11 @@ func (x *execution) addRewriteVariants(ctx context.Context) error {
 			added = append(added, v)
 		}
 	}
-	if len(added) == 0 {
+	merged := mergeVariants(x.variants, added)
+	if len(merged) == len(x.variants) {
 		return nil
 	}
-	x.variants = append(slices.DeleteFunc(x.variants, func(v record.Variant) bool { return v.Source == record.SourceRewrite }), added...)
-	slices.SortFunc(x.variants, func(a, b record.Variant) int {
-		return record.CompareSampleKeys(a.QueryID, b.QueryID, a.VariantID, b.VariantID, "", "", 0, 0)
-	})
+	x.variants = merged
 	if err := x.checkPlanSize(); err != nil {
 		return err
 	}
@@ -650,19 +655,95 @@ func (x *execution) addRewriteVariants(ctx context.Context) error {
 	return nil
 }
 
-// exportRewrites writes rewrites.parquet: the log of the run's queries.
+// exportRewrites writes rewrites.parquet: the log of the run's queries,
+// the shards' included.
 func (x *execution) exportRewrites(ctx context.Context) error {
-	var rows []record.Rewrite
-	err := x.st.Rewrites(ctx, func(w record.Rewrite) error {
-		if x.byID[w.QueryID] != nil {
-			rows = append(rows, w)
-		}
-		return nil
-	})
+	rows, err := x.rewriteLog(ctx)
 	if err != nil {
 		return err
 	}
 	return parquetio.WriteRewrites(x.path("rewrites.parquet"), rows, x.meta())
+}
+
+// rewriteLog returns the rewrites log of the run's queries, the shards'
+// parts' and the store's (which wins where both hold a row), sorted.
+func (x *execution) rewriteLog(ctx context.Context) ([]record.Rewrite, error) {
+	rows := map[[3]string]record.Rewrite{}
+	add := func(w record.Rewrite) error {
+		if x.byID[w.QueryID] != nil {
+			rows[[3]string{w.QueryID, strconv.Itoa(int(w.Attempt)), strconv.Itoa(int(w.Item))}] = w
+		}
+		return nil
+	}
+	for _, w := range x.partRewrites.rewrites {
+		_ = add(w)
+	}
+	if err := x.st.Rewrites(ctx, add); err != nil {
+		return nil, err
+	}
+	out := slices.Collect(maps.Values(rows))
+	slices.SortFunc(out, func(a, b record.Rewrite) int {
+		return record.CompareSampleKeys(a.QueryID, b.QueryID, a.Attempt, b.Attempt, "", "", a.Item, b.Item)
+	})
+	return out, nil
+}
+
+// partRewrites are what the shards of a run kept and logged of the input
+// side, for the unsharded run that gathers them.
+type partRewrites struct {
+	variants []record.Variant // of source rewrite
+	rewrites []record.Rewrite
+}
+
+// readPartRewrites reads the rewrite variants and the rewrites logs the
+// shard directories under the run directory exported; none when there are
+// no shards or they wrote none.
+func (r *Run) readPartRewrites() (partRewrites, error) {
+	var p partRewrites
+	dirs, err := filepath.Glob(filepath.Join(r.dir, "shard-*-of-*"))
+	if err != nil {
+		return p, err
+	}
+	for _, d := range dirs {
+		vs, err := parquetio.ReadVariants(filepath.Join(d, "variants.parquet"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return p, fmt.Errorf("read shard part: %w", err)
+		}
+		for _, v := range vs {
+			if v.Source == record.SourceRewrite && r.byID[v.QueryID] != nil {
+				p.variants = append(p.variants, v)
+			}
+		}
+		ws, err := parquetio.ReadRewrites(filepath.Join(d, "rewrites.parquet"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return p, fmt.Errorf("read shard part: %w", err)
+		}
+		p.rewrites = append(p.rewrites, ws...)
+	}
+	return p, nil
+}
+
+// mergeVariants returns the variants of a and of b, once per (query,
+// variant id) (a's when both hold one), sorted.
+func mergeVariants(a, b []record.Variant) []record.Variant {
+	type id struct {
+		q string
+		v int32
+	}
+	seen := make(map[id]bool, len(a)+len(b))
+	out := make([]record.Variant, 0, len(a)+len(b))
+	for _, vs := range [][]record.Variant{a, b} {
+		for _, v := range vs {
+			if k := (id{v.QueryID, v.VariantID}); !seen[k] {
+				seen[k] = true
+				out = append(out, v)
+			}
+		}
+	}
+	slices.SortFunc(out, func(x, y record.Variant) int {
+		return record.CompareSampleKeys(x.QueryID, y.QueryID, x.VariantID, y.VariantID, "", "", 0, 0)
+	})
+	return out
 }
 
 // estimateRewrites adds to est the paraphrase stage's calls for the
@@ -675,17 +756,17 @@ func (r *Run) estimateRewrites(ctx context.Context, est *Estimate) ([]sampler.Wo
 	if count <= 0 {
 		return r.work, nil
 	}
-	state := make([]*rewriteQuery, len(r.queries))
-	for i := range r.queries {
-		state[i] = &rewriteQuery{q: &r.queries[i]}
-	}
+	var state []*rewriteQuery
 	st, err := store.OpenReader(ctx, r.dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if state, err = rewriteState(ctx, nil, r.queries, r.partRewrites); err != nil {
+			return nil, err
+		}
 	case err != nil:
 		return nil, storeProblem(err)
 	default:
-		state, err = rewriteState(ctx, st, r.queries)
+		state, err = rewriteState(ctx, st, r.queries, r.partRewrites)
 		if cerr := st.Close(); err == nil {
 			err = cerr
 		}
@@ -698,10 +779,18 @@ func (r *Run) estimateRewrites(ctx context.Context, est *Estimate) ([]sampler.Wo
 	var rewritePrompts, verifyPrompts []int64
 	rewriteSystem := paraphrase.Instructions(rw.kind, rw.override)
 	verifySystem, _ := paraphrase.VerifyMessages(paraphrase.Query{}, "")
+	planned := make(map[record.Variant]bool, len(work)) // the plan's rewrites (Open read the stored ones)
+	for _, w := range work {
+		if w.Variant.Source == record.SourceRewrite {
+			planned[w.Variant] = true
+		}
+	}
 	for _, rq := range state {
 		q := rq.q
 		for _, v := range rq.kept {
-			work = append(work, sampler.Work{Query: q, Variant: v})
+			if !planned[v] {
+				work = append(work, sampler.Work{Query: q, Variant: v})
+			}
 		}
 		n := rq.missing(count)
 		if n <= 0 || rq.sinceKept >= rw.attempts {
@@ -732,4 +821,25 @@ func (r *Run) estimateRewrites(ctx context.Context, est *Estimate) ([]sampler.Wo
 		return record.CompareSampleKeys(a.Variant.QueryID, b.Variant.QueryID, a.Variant.VariantID, b.Variant.VariantID, "", "", 0, 0)
 	})
 	return work, nil
+}
+
+// storedRewrites returns the rewrites the run's store kept for its queries,
+// read without the lock (Open writes nothing), so that the plan counts
+// them from the start. A store that cannot be read (none yet, an older
+// schema, damage) gives none here: Execute, which opens it for real, adds
+// what it holds or says what is wrong.
+func (r *Run) storedRewrites(ctx context.Context) []record.Variant {
+	if r.cfg.Paraphrase.Count <= 0 {
+		return nil
+	}
+	st, err := store.OpenReader(ctx, r.dir)
+	if err != nil {
+		return nil
+	}
+	defer st.Close()
+	vs, err := st.Variants(ctx)
+	if err != nil {
+		return nil
+	}
+	return slices.DeleteFunc(vs, func(v record.Variant) bool { return v.Source != record.SourceRewrite || r.byID[v.QueryID] == nil })
 }

@@ -87,6 +87,9 @@ type Run struct {
 	judges        []judgeEntry
 	keys          *keyset.Set // every generation key the plan owes
 	parts         *parts      // what shards wrote (an unsharded run only); nil when none
+	// partRewrites are the rewrites the shards kept and logged (an
+	// unsharded run only).
+	partRewrites partRewrites
 
 	chunkSize int // generations judged and committed at a time (judgeChunk; tests lower it)
 }
@@ -107,6 +110,11 @@ type Plan struct {
 	Models   int   `json:"models"`
 	Judges   int   `json:"judges"`
 	Samples  int64 `json:"samples"`
+	// Rewrites is how many more variants the rewriter is to write (at
+	// most: some may be stored already), RewriteSamples their samples;
+	// neither is in Variants or Samples.
+	Rewrites       int   `json:"rewrites,omitempty"`
+	RewriteSamples int64 `json:"rewrite_samples,omitempty"`
 }
 
 // Open loads and checks everything a run needs: the data set (the shard's
@@ -141,6 +149,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (_ *Run, err err
 		return nil, err
 	}
 	r.variants = variantsOf(r.queries, cfg.Paraphrase.IncludeOriginal)
+	if !opts.Shard.Active() {
+		// The rewrites the shards kept are variants of the whole run.
+		if r.partRewrites, err = r.readPartRewrites(); err != nil {
+			return nil, err
+		}
+		r.variants = mergeVariants(r.variants, r.partRewrites.variants)
+	}
+	r.variants = mergeVariants(r.variants, r.storedRewrites(ctx))
 	if err := r.checkPlanSize(); err != nil {
 		return nil, err
 	}
@@ -330,8 +346,21 @@ func (r *Run) samplingOptions() sampler.Options {
 
 // Plan returns what the run owes.
 func (r *Run) Plan() Plan {
-	return Plan{Queries: len(r.queries), Variants: len(r.variants), Models: len(r.models), Judges: len(r.judges),
+	p := Plan{Queries: len(r.queries), Variants: len(r.variants), Models: len(r.models), Judges: len(r.judges),
 		Samples: int64(r.keys.Len())}
+	if count := r.cfg.Paraphrase.Count; count > 0 {
+		have := map[string]int{}
+		for _, v := range r.variants {
+			if v.VariantID > 0 {
+				have[v.QueryID]++
+			}
+		}
+		for _, q := range r.queries {
+			p.Rewrites += max(0, count-have[q.ID])
+		}
+		p.RewriteSamples = int64(p.Rewrites) * int64(len(r.models)) * int64(r.cfg.Sampling.Samples)
+	}
+	return p
 }
 
 // Dir returns the directory the run writes: <out>/<run>, or the shard's

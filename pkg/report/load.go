@@ -26,6 +26,13 @@ func Load(dir string) (Summary, error) {
 		return Summary{}, err
 	}
 	s := Summarize(ls, ks, rs, models)
+	ws, err := parquetio.ReadRewrites(filepath.Join(dir, "rewrites.parquet"))
+	switch {
+	case err == nil:
+		s.Rewrites = SummarizeRewrites(ws)
+	case !errors.Is(err, os.ErrNotExist):
+		return Summary{}, err
+	}
 	scores, err := parquetio.ReadScores(filepath.Join(dir, "scores.parquet"))
 	switch {
 	case err == nil:

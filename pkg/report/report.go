@@ -3,9 +3,11 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -28,17 +30,50 @@ type ModelSummary struct {
 	CostMean    Number   `json:"cost_mean_usd"`
 	BestShare   Number   `json:"best_share"` // share of queries routed to this model
 	MeanPBest   Number   `json:"mean_p_best"`
+	// InputShare is the share of the model's variance that lies between a
+	// query's variants (the input side: how it is asked) rather than
+	// within them (the output side: sampling), over the queries with both:
+	// sum of var_between / sum of (var_between + var_within).
+	InputShare Number `json:"input_share"`
+}
+
+// RewriteSummary counts rewrites.parquet: what the rewriter proposed.
+type RewriteSummary struct {
+	Kept     int            `json:"kept"`
+	Rejected int            `json:"rejected"`
+	Failed   int            `json:"failed"`  // attempts that gave no rewrite
+	Reasons  map[string]int `json:"reasons"` // rejected and failed, by reason (its text before the first ":")
 }
 
 // Summary is a whole run's summary.
 type Summary struct {
-	Queries        int            `json:"queries"`
-	K              []int          `json:"k"`
-	Models         []ModelSummary `json:"models"`
-	MeanFlipRate   Number         `json:"mean_single_shot_flip_rate"` // average over queries
-	SingleShotSame Number         `json:"single_shot_agreement"`      // share of queries whose single-shot best is the best
-	Undecided      int            `json:"queries_without_best"`       // queries where no model had a scored observation
-	Agreement      []Agreement    `json:"judge_agreement,omitempty"`  // every pair of judges, when there are several
+	Queries        int             `json:"queries"`
+	K              []int           `json:"k"`
+	Models         []ModelSummary  `json:"models"`
+	MeanFlipRate   Number          `json:"mean_single_shot_flip_rate"` // average over queries
+	SingleShotSame Number          `json:"single_shot_agreement"`      // share of queries whose single-shot best is the best
+	Undecided      int             `json:"queries_without_best"`       // queries where no model had a scored observation
+	Agreement      []Agreement     `json:"judge_agreement,omitempty"`  // every pair of judges, when there are several
+	Rewrites       *RewriteSummary `json:"rewrites,omitempty"`         // when a rewriter wrote variants
+}
+
+// SummarizeRewrites counts a rewrites log.
+func SummarizeRewrites(ws []record.Rewrite) *RewriteSummary {
+	s := &RewriteSummary{Reasons: map[string]int{}}
+	for _, w := range ws {
+		switch w.Status {
+		case record.RewriteKept:
+			s.Kept++
+			continue
+		case record.RewriteRejected:
+			s.Rejected++
+		case record.RewriteFailed:
+			s.Failed++
+		}
+		reason, _, _ := strings.Cut(w.Reason, ":")
+		s.Reasons[reason]++
+	}
+	return s
 }
 
 // Agreement is how often two judges pass or fail the same generations.
@@ -58,7 +93,10 @@ func Summarize(ls []record.Label, ks []int, rs []record.Route, models []string) 
 		idx[m] = i
 		s.Models = append(s.Models, ModelSummary{Model: m, PassAtK: make([]Number, len(ks))})
 	}
-	type acc struct{ mean, std, ci, cost, pbest mean }
+	type acc struct {
+		mean, std, ci, cost, pbest mean
+		between, total             float64
+	}
 	accs := make([]acc, len(models))
 	passes := make([][]mean, len(models))
 	for i := range passes {
@@ -86,6 +124,10 @@ func Summarize(ls []record.Label, ks []int, rs []record.Route, models []string) 
 		}
 		a.cost.add(l.CostMean)
 		a.pbest.add(l.PBest)
+		if !math.IsNaN(l.VarBetween) && !math.IsNaN(l.VarWithin) {
+			a.between += l.VarBetween
+			a.total += l.VarBetween + l.VarWithin
+		}
 		for k := range ks {
 			if k < len(l.PassAtK) {
 				passes[i][k].add(l.PassAtK[k])
@@ -96,6 +138,10 @@ func Summarize(ls []record.Label, ks []int, rs []record.Route, models []string) 
 		m, a := &s.Models[i], &accs[i]
 		m.MeanSuccess, m.MeanStd, m.MeanCIWidth = Number(a.mean.value()), Number(a.std.value()), Number(a.ci.value())
 		m.CostMean, m.MeanPBest = Number(a.cost.value()), Number(a.pbest.value())
+		m.InputShare = Number(math.NaN())
+		if a.total > 0 {
+			m.InputShare = Number(a.between / a.total)
+		}
 		for k := range ks {
 			m.PassAtK[k] = Number(passes[i][k].value())
 		}
@@ -207,6 +253,21 @@ func WriteText(w io.Writer, s Summary) error {
 		_, err = fmt.Fprintf(w, "\n%d queries; single-shot labels pick a different best model %.1f%% of the time (mean flip rate); draw 0 agrees with the distribution on %.1f%% of queries\n",
 			s.Queries, 100*s.MeanFlipRate, 100*s.SingleShotSame)
 	}
+	if err == nil && s.Rewrites != nil {
+		_, err = fmt.Fprintf(w, "rewrites (rewrites.parquet): %d kept, %d rejected, %d attempts gave none%s\n",
+			s.Rewrites.Kept, s.Rewrites.Rejected, s.Rewrites.Failed, reasonList(s.Rewrites.Reasons))
+	}
+	if err == nil && s.Queries > 0 {
+		var parts []string
+		for _, m := range s.Models {
+			if !math.IsNaN(float64(m.InputShare)) {
+				parts = append(parts, fmt.Sprintf("%s %s", m.Model, pct(m.InputShare)))
+			}
+		}
+		if len(parts) > 0 {
+			_, err = fmt.Fprintf(w, "input side: the share of each model's variance between a query's variants, the rest within them: %s\n", strings.Join(parts, ", "))
+		}
+	}
 	for _, ag := range s.Agreement {
 		if err == nil {
 			_, err = fmt.Fprintf(w, "judges %s and %s agree on %s of the %d samples both scored\n", ag.A, ag.B, pct(ag.Agrees), ag.Both)
@@ -243,4 +304,19 @@ func num(v Number, prec int) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.*f", prec, v)
+}
+
+// reasonList writes reasons as "; by reason: answer_leak 14, duplicate 10",
+// most frequent first; "" when there are none.
+func reasonList(reasons map[string]int) string {
+	if len(reasons) == 0 {
+		return ""
+	}
+	names := slices.Collect(maps.Keys(reasons))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(reasons[b], reasons[a]), strings.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, reasons[n])
+	}
+	return "; by reason: " + strings.Join(parts, ", ")
 }

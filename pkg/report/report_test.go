@@ -71,3 +71,46 @@ func TestJudgeAgreementAndJSON(t *testing.T) {
 		t.Fatalf("NaN must encode as null: %s", b)
 	}
 }
+
+// TestInputSideAndRewrites checks the input side's share of each model's
+// variance (pooled over the queries that have both parts) and the count of
+// the rewrites log by status and reason, and how the text says them.
+func TestInputSideAndRewrites(t *testing.T) {
+	nan := math.NaN()
+	ls := []record.Label{
+		{QueryID: "1", Model: "a", N: 10, VarBetween: 0.01, VarWithin: 0.03},
+		{QueryID: "2", Model: "a", N: 10, VarBetween: 0.05, VarWithin: 0.11},
+		{QueryID: "1", Model: "b", N: 10, VarBetween: nan, VarWithin: 0.2}, // one variant: no input side
+		{QueryID: "2", Model: "b", N: 10, VarBetween: 0, VarWithin: 0.2},
+	}
+	rs := []record.Route{{QueryID: "1", BestModel: "a"}, {QueryID: "2", BestModel: "a"}}
+	s := Summarize(ls, nil, rs, []string{"a", "b"})
+	if got := float64(s.Models[0].InputShare); math.Abs(got-0.3) > 1e-12 {
+		t.Errorf("model a input share %v, want 0.3 (0.06 of 0.2)", got)
+	}
+	if got := float64(s.Models[1].InputShare); got != 0 {
+		t.Errorf("model b input share %v, want 0 (the pair without variants left out)", got)
+	}
+	s.Rewrites = SummarizeRewrites([]record.Rewrite{
+		{Status: record.RewriteKept}, {Status: record.RewriteKept},
+		{Status: record.RewriteRejected, Reason: "duplicate"},
+		{Status: record.RewriteRejected, Reason: "verifier_no: lost a number"},
+		{Status: record.RewriteRejected, Reason: "verifier_no: other"},
+		{Status: record.RewriteFailed, Reason: "unparseable: no JSON"},
+	})
+	if r := s.Rewrites; r.Kept != 2 || r.Rejected != 3 || r.Failed != 1 || r.Reasons["verifier_no"] != 2 || r.Reasons["unparseable"] != 1 {
+		t.Errorf("rewrites %+v", r)
+	}
+	var out strings.Builder
+	if err := WriteText(&out, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"rewrites (rewrites.parquet): 2 kept, 3 rejected, 1 attempts gave none; by reason: verifier_no 2, duplicate 1, unparseable 1",
+		"between a query's variants, the rest within them: a 30.0%, b 0.0%",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, out.String())
+		}
+	}
+}
