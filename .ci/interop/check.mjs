@@ -100,8 +100,15 @@ function labelsColumns(ks) {
     ['p_best', 'DOUBLE'],
     ['is_best', 'BOOLEAN'],
     ['single_shot_score', 'DOUBLE'],
+    // labels schema 2 (docs/intervals.md): the independent-draws interval
+    ['ci_low_iid', 'DOUBLE'],
+    ['ci_high_iid', 'DOUBLE'],
   ];
 }
+
+// fileSchema is the dars.schema_version of the file kinds that carry their
+// own; the others carry the manifest's.
+const fileSchema = { labels: '2' };
 
 function routesColumns(models) {
   return [
@@ -313,8 +320,9 @@ async function checkFile(file, kind, wantRows, wantColumns) {
   const kv = await rows(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${sqlString(p)})`);
   const meta = Object.fromEntries(kv.map((r) => [r.k, r.v]));
   if (expect(file, meta['dars.schema_version'] !== undefined, 'key-value metadata has no dars.schema_version')) {
-    expect(file, manifest.schema_version === undefined || meta['dars.schema_version'] === String(manifest.schema_version),
-      `dars.schema_version is ${JSON.stringify(meta['dars.schema_version'])}, manifest says ${JSON.stringify(manifest.schema_version)}`);
+    const want = fileSchema[kind] ?? (manifest.schema_version === undefined ? undefined : String(manifest.schema_version));
+    expect(file, want === undefined || meta['dars.schema_version'] === want,
+      `dars.schema_version is ${JSON.stringify(meta['dars.schema_version'])}, want ${JSON.stringify(want)}`);
   }
   expect(file, meta['dars.kind'] === kind, `dars.kind is ${JSON.stringify(meta['dars.kind'])}, want ${JSON.stringify(kind)}`);
   if (manifest.config_hash !== undefined) {

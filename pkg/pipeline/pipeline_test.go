@@ -212,7 +212,7 @@ func TestResumeV1Run(t *testing.T) {
 }
 
 // TestQuickstartGolden runs the quickstart on the simulator and compares
-// its labels and routes, value by value, with the golden files in
+// its labels, routes, variants and rewrites log, value by value, with the golden files in
 // testdata/golden/quickstart (go test ./pkg/pipeline -run QuickstartGolden
 // -update rewrites them). The simulator and every draw are seeded: any change to
 // what a run computes shows here.
@@ -238,6 +238,18 @@ func TestQuickstartGolden(t *testing.T) {
 	}
 	golden(t, "labels.txt", ls)
 	golden(t, "routes.txt", rs)
+	// The input side: the rewrites the simulated rewriter wrote and why each
+	// proposal was kept or rejected.
+	vs, err := parquetio.ReadVariants(filepath.Join(run.Dir(), "variants.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := parquetio.ReadRewrites(filepath.Join(run.Dir(), "rewrites.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "variants.txt", vs)
+	golden(t, "rewrites.txt", ws)
 }
 
 // golden compares rows, one line each as %+v writes them (every float in
