@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -30,6 +31,7 @@ func Load(dir string) (Summary, error) {
 	switch {
 	case err == nil:
 		s.Rewrites = SummarizeRewrites(ws)
+		s.Rewrites.Short, s.Rewrites.Count = shortQueries(dir)
 	case !errors.Is(err, os.ErrNotExist):
 		return Summary{}, err
 	}
@@ -41,4 +43,28 @@ func Load(dir string) (Summary, error) {
 		return Summary{}, err
 	}
 	return s, nil
+}
+
+// shortQueries reads from the run's manifest.json how many queries were
+// left short of paraphrase.count, and that count; zeros when the manifest
+// is missing or does not say.
+func shortQueries(dir string) (short, count int) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return 0, 0
+	}
+	var m struct {
+		Config struct {
+			Paraphrase struct {
+				Count int `json:"count"`
+			} `json:"paraphrase"`
+		} `json:"config"`
+		Rewrites struct {
+			Short int `json:"short"`
+		} `json:"rewrites"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return 0, 0
+	}
+	return m.Rewrites.Short, m.Config.Paraphrase.Count
 }

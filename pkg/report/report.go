@@ -43,6 +43,11 @@ type RewriteSummary struct {
 	Rejected int            `json:"rejected"`
 	Failed   int            `json:"failed"`  // attempts that gave no rewrite
 	Reasons  map[string]int `json:"reasons"` // rejected and failed, by reason (its text before the first ":")
+	// Short counts the queries left with fewer variants than
+	// paraphrase.count, and Count is that count (from manifest.json; 0
+	// when it does not say).
+	Short int `json:"queries_short"`
+	Count int `json:"count"`
 }
 
 // Summary is a whole run's summary.
@@ -256,6 +261,10 @@ func WriteText(w io.Writer, s Summary) error {
 	if err == nil && s.Rewrites != nil {
 		_, err = fmt.Fprintf(w, "rewrites (rewrites.parquet): %d kept, %d rejected, %d attempts gave none%s\n",
 			s.Rewrites.Kept, s.Rewrites.Rejected, s.Rewrites.Failed, reasonList(s.Rewrites.Reasons))
+		if err == nil && s.Rewrites.Short > 0 {
+			_, err = fmt.Fprintf(w, "%d queries have fewer variants than paraphrase.count (%d) asks for: they are labelled with the ones they have\n",
+				s.Rewrites.Short, s.Rewrites.Count)
+		}
 	}
 	if err == nil && s.Queries > 0 {
 		var parts []string

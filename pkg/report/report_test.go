@@ -101,6 +101,7 @@ func TestInputSideAndRewrites(t *testing.T) {
 	if r := s.Rewrites; r.Kept != 2 || r.Rejected != 3 || r.Failed != 1 || r.Reasons["verifier_no"] != 2 || r.Reasons["unparseable"] != 1 {
 		t.Errorf("rewrites %+v", r)
 	}
+	s.Rewrites.Short, s.Rewrites.Count = 1, 4
 	var out strings.Builder
 	if err := WriteText(&out, s); err != nil {
 		t.Fatal(err)
@@ -108,6 +109,7 @@ func TestInputSideAndRewrites(t *testing.T) {
 	for _, want := range []string{
 		"rewrites (rewrites.parquet): 2 kept, 3 rejected, 1 attempts gave none; by reason: verifier_no 2, duplicate 1, unparseable 1",
 		"between a query's variants, the rest within them: a 30.0%, b 0.0%",
+		"1 queries have fewer variants than paraphrase.count (4) asks for: they are labelled with the ones they have",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, out.String())
