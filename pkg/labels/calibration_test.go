@@ -186,7 +186,7 @@ func runCalibration(t *testing.T, queries int) ([]simSpec, []calibration, []cali
 // queries: coverage within 0.93–0.97, p_best within 0.03 in every fifth.
 func TestCalibration(t *testing.T) {
 	if os.Getenv("DARS_CALIBRATION") != "1" {
-		t.Skip("the 5,000-query measurement of docs/intervals.md: DARS_CALIBRATION=1 runs it; TestCalibrationSmall runs always")
+		t.Skip("the 5,000-query measurement of docs/intervals.md (80 s under -race): DARS_CALIBRATION=1 runs it, as .ci/run does without -race; TestCalibrationSmall runs always")
 	}
 	specs, reph, _ := runCalibration(t, 5000)
 	checkCalibration(t, specs, reph, 0.02, func(int, float64) float64 { return 0.03 })

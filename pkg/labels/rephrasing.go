@@ -33,7 +33,8 @@ import (
 // model, so the models' errors about the rewrites drawn move together. The
 // copula's common factor carries the share of each posterior's logit
 // variance that comes from the variant effects, times ρ, the correlation of
-// variant effects between models (pooled over model pairs, by moments).
+// variant effects between models (pooled over neighbouring model pairs, by
+// maximum likelihood with the shared effect integrated out: fitRho).
 
 // Grid and fit constants.
 const (
@@ -174,7 +175,7 @@ func fitRephrasing(pairs []pairStats, nModels int, a0, b0 float64) *rephrasing {
 		}
 		r.lik[m] = cells
 	})
-	r.rho = fitRho(pairs, nModels, r.tau)
+	r.rho = r.fitRho(pairs, nModels)
 	r.pool.New = func() any { return newPosteriorScratch(len(r.grid.eta)) }
 	r.fitJointPrior(pairs, nModels)
 	return r
@@ -393,10 +394,19 @@ func (r *rephrasing) fitOmega(pairs []pairStats, nModels int) float64 {
 // goldenMax returns the maximiser of f on [lo, hi] by fitIters steps of
 // golden-section search (f unimodal).
 func goldenMax(f func(float64) float64, lo, hi float64) float64 {
+	x, _, _, _ := golden(f, lo, hi, fitIters)
+	return x
+}
+
+// golden runs iters steps of golden-section search for the maximum of f
+// (unimodal) on [lo, hi] and returns the better of its last two points, f
+// there, and the final bracket: an end of [lo, hi] still in the bracket is
+// the only one that can hold the maximum.
+func golden(f func(float64) float64, lo, hi float64, iters int) (x, fx, bracketLo, bracketHi float64) {
 	const phi = 0.6180339887498949
 	x1, x2 := hi-phi*(hi-lo), lo+phi*(hi-lo)
 	f1, f2 := f(x1), f(x2)
-	for range fitIters {
+	for range iters {
 		if f1 >= f2 {
 			hi, x2, f2 = x2, x1, f1
 			x1 = hi - phi*(hi-lo)
@@ -408,9 +418,9 @@ func goldenMax(f func(float64) float64, lo, hi float64) float64 {
 		}
 	}
 	if f2 > f1 {
-		return x2
+		return x2, f2, lo, hi
 	}
-	return x1
+	return x1, f1, lo, hi
 }
 
 // cellsKey names a pair's cells in variant order.
@@ -548,71 +558,410 @@ func collectPatterns(pairs []pairStats, nModels, m, stride int) []pattern {
 	return out
 }
 
-// fitRho estimates the correlation of the variant effects of two models on
-// the same query, pooled over every pair of models with τ > 0 and every
-// query where both have the same two or more variants, each with two or
-// more observations. On the logit scale Cov(e_vA, e_vB) = ρ·τ_A·τ_B, and a
-// variant's success rate moves by about p(1−p) per unit of logit, so
+// Constants of the ρ fit.
+const (
+	// The step of the ρ fit's η grid (on [−rhoSpan, rhoSpan] for each
+	// model) is rhoGrid's, within [rhoMinStep, rhoMaxStep].
+	rhoMinStep = 0.15
+	rhoMaxStep = 0.5
+	rhoSpan    = 9.0
+	rhoLikStep = 0.1 // grid of the variant likelihoods the ρ fit interpolates
+	rhoSDs     = 5.0 // the shared effect's quadrature spans ±rhoSDs standard deviations
+	// maxRhoQueries caps the queries a pair of models gives the ρ fit, and
+	// maxRhoTable the size of its likelihood tables (distinct pairs of
+	// cells × grid points): beyond either, every s-th query.
+	maxRhoQueries = 1000
+	maxRhoTable   = 1 << 21
+	rhoIters      = 8 // golden-section steps on [0, 1]: the bracket shrinks to 0.618⁸ ≈ 0.02
+)
+
+// rhoTerm is one distinct data pattern of a pair of models on a query:
+// the (cell of A, cell of B) of every variant they share, sorted, and how
+// many queries have it.
+type rhoTerm struct {
+	cells [][2]cell
+	count float64
+}
+
+// rhoGrid returns the step of the ρ fit's η grid for patterns whose pairs
+// have at most nMax observations: the posterior of a pair's η has a
+// standard deviation of at least about 2/sqrt(nMax) (binomial, p = 1/2),
+// and the trapezoid rule on a step no larger than that is accurate to
+// about e^(−2π²) of the integral.
+func rhoGrid(nMax int) float64 {
+	return max(rhoMinStep, min(rhoMaxStep, 2/math.Sqrt(float64(max(nMax, 1)))))
+}
+
+// fitRho returns ρ, the correlation of two models' variant effects on the
+// same variant: the maximiser over [0, 1] of the marginal likelihood of the
+// data of neighbouring models (m, m+1) with τ > 0 on the queries where both
+// have the same two or more variants, at the fitted τ. Variant v's effects
+// are
 //
-//	ρ = Σ Σ_v (p̂_vA − p̄_A)(p̂_vB − p̄_B) / Σ (K−1)·g_A·g_B·τ_A·τ_B
+//	e_vA = τ_A(√ρ·s_v + √(1−ρ)·u_vA),  e_vB = τ_B(√ρ·s_v + √(1−ρ)·u_vB),
 //
-// with g the mean over variants of p̂(1−p̂)·n/(n−1), unbiased for p(1−p).
-// The sampling noise of two models is independent, so the numerator needs
-// no correction. The result is clamped to [0, 1]; 0 without data.
-func fitRho(pairs []pairStats, nModels int, tau []float64) float64 {
-	var num, den float64
-	dev := make([][]float64, nModels)
-	g := make([]float64, nModels)
-	ok := make([]bool, nModels)
-	for q := 0; q < len(pairs); q += nModels {
-		for m := range nModels {
-			p := &pairs[q+m]
-			ok[m] = tau[m] > 0 && len(p.cells) >= 2
-			if !ok[m] {
-				continue
-			}
-			dev[m] = dev[m][:0]
-			var mean float64
-			g[m] = 0
-			for _, c := range p.cells {
-				if c.n < 2 {
-					ok[m] = false
-					break
-				}
-				r := float64(c.y) / float64(c.n)
-				dev[m] = append(dev[m], r)
-				mean += r
-				g[m] += r * (1 - r) * float64(c.n) / float64(c.n-1)
-			}
-			if !ok[m] {
-				continue
-			}
-			k := float64(len(p.cells))
-			mean /= k
-			g[m] /= k
-			for i := range dev[m] {
-				dev[m][i] -= mean
+// s, u independent N(0, 1): s_v is the variant's shared effect, the rest
+// each model's own. Given s_v, the two models' cells are independent, so
+// the likelihood of a query is
+//
+//	∫∫ π(x_A) π(x_B) Π_v ∫ φ(s) L̃_vA(x_A + τ_A√ρ·s) L̃_vB(x_B + τ_B√ρ·s) ds dx_A dx_B
+//
+// with L̃ a cell's likelihood convolved with N(0, τ²(1−ρ)) (grid.logLik),
+// computed on a grid of (x_A, x_B), the s integral by the trapezoid rule.
+// η_A and η_B have the run's prior each, as in the τ fit: ρ is identified
+// by how the variants' results move together within a query, not by the
+// models' levels. The sum over model pairs is a composite likelihood (a
+// model is in two pairs); each term is a likelihood of the model, so its
+// maximiser is consistent. Unlike a moment estimate linearised by p(1−p),
+// this does not lean low when τ is large and rates sit near 0 or 1, where
+// the logistic curve flattens the shared effect. Queries with the same
+// pattern give the same term, so the sum runs over distinct patterns. The
+// result is 0 without such data.
+func (r *rephrasing) fitRho(pairs []pairStats, nModels int) float64 {
+	fits := make([]*rhoPair, max(nModels-1, 0))
+	nq := len(pairs) / max(nModels, 1)
+	forEachQuery(nModels-1, func(a int) {
+		b := a + 1
+		if r.tau[a] == 0 || r.tau[b] == 0 {
+			return
+		}
+		var qs []int
+		for q := range nq {
+			pa, pb := &pairs[q*nModels+a], &pairs[q*nModels+b]
+			if len(pa.cells) >= 2 && slices.Equal(pa.cellVariants, pb.cellVariants) {
+				qs = append(qs, q)
 			}
 		}
-		for a := range nModels {
-			if !ok[a] {
-				continue
-			}
-			for b := a + 1; b < nModels; b++ {
-				if !ok[b] || !slices.Equal(pairs[q+a].cellVariants, pairs[q+b].cellVariants) {
-					continue
-				}
-				for i := range dev[a] {
-					num += dev[a][i] * dev[b][i]
-				}
-				den += float64(len(dev[a])-1) * g[a] * g[b] * tau[a] * tau[b]
+		if len(qs) == 0 {
+			return
+		}
+		for stride := max(1, (len(qs)+maxRhoQueries-1)/maxRhoQueries); ; stride *= 2 {
+			fits[a] = newRhoPair(rhoTerms(pairs, nModels, a, qs, stride), r.tau[a], r.tau[b], r.a0, r.b0)
+			if len(fits[a].cellPairs)*len(fits[a].base) <= maxRhoTable || stride >= len(qs) {
+				break
 			}
 		}
-	}
-	if !(den > 0) {
+	})
+	if !slices.ContainsFunc(fits, func(p *rhoPair) bool { return p != nil }) {
 		return 0
 	}
-	return min(max(num/den, 0), 1)
+	lik := newGrid(rhoLikStep, r.a0, r.b0)
+	perPair := make([]float64, len(fits))
+	objective := func(rho float64) float64 {
+		forEachQuery(len(fits), func(a int) {
+			if fits[a] != nil {
+				perPair[a] = fits[a].logLik(lik, rho)
+			}
+		})
+		var total float64
+		for _, v := range perPair {
+			total += v
+		}
+		return total
+	}
+	best, fb, lo, hi := golden(objective, 0, 1, rhoIters)
+	// The ends, no shared effect or a wholly shared one, when the search
+	// ended next to them.
+	if hi == 1 {
+		if f := objective(1); f >= fb {
+			best, fb = 1, f
+		}
+	}
+	if lo == 0 && objective(0) >= fb {
+		return 0
+	}
+	return best
+}
+
+// rhoTerms returns the distinct patterns of models (a, a+1) on every
+// stride-th of the queries qs, sorted by key.
+func rhoTerms(pairs []pairStats, nModels, a int, qs []int, stride int) []rhoTerm {
+	byKey := map[string]*rhoTerm{}
+	var keys []string
+	for i := 0; i < len(qs); i += stride {
+		pa, pb := &pairs[qs[i]*nModels+a], &pairs[qs[i]*nModels+a+1]
+		cs := make([][2]cell, len(pa.cells))
+		for v := range cs {
+			cs[v] = [2]cell{pa.cells[v], pb.cells[v]}
+		}
+		// Variants are exchangeable: the pattern is their multiset.
+		slices.SortFunc(cs, func(x, y [2]cell) int {
+			return cmp.Or(cmp.Compare(x[0].n, y[0].n), cmp.Compare(x[0].y, y[0].y),
+				cmp.Compare(x[1].n, y[1].n), cmp.Compare(x[1].y, y[1].y))
+		})
+		var kb strings.Builder
+		for _, c := range cs {
+			kb.WriteString(strconv.Itoa(int(c[0].n)) + "/" + strconv.Itoa(int(c[0].y)) + "," +
+				strconv.Itoa(int(c[1].n)) + "/" + strconv.Itoa(int(c[1].y)) + " ")
+		}
+		key := kb.String()
+		if t, ok := byKey[key]; ok {
+			t.count++
+			continue
+		}
+		byKey[key] = &rhoTerm{cells: cs, count: 1}
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	terms := make([]rhoTerm, len(keys))
+	for i, k := range keys {
+		terms[i] = *byKey[k]
+	}
+	return terms
+}
+
+// rhoPair is the ρ fit's data of one pair of models (A, B): its patterns,
+// the grid of (x_A, x_B), and the buffers its likelihood is computed in,
+// reused at every ρ.
+type rhoPair struct {
+	terms     []rhoTerm
+	tau       [2]float64
+	xs        []float64 // η grid of each model
+	base      []float64 // π(x_A)·π(x_B), [iA*nx + iB]
+	cells     [2][]cell // distinct cells of each side
+	cellPairs [][2]int  // distinct (cell of A, cell of B), as indices into cells
+	termPairs [][]int   // per term, its variants' indices into cellPairs
+	// At the ρ of the last logLik: per side and cell, its likelihood at the
+	// points of the shared effect's quadrature, and the log of its scale;
+	// per pair of cells, its table; and scratch for patternSum.
+	shifted    [2][][]float64
+	shiftedTop [2][]float64
+	tables     []rhoTable
+	prod       []float64
+}
+
+// newRhoPair indexes the cells of a pair of models' patterns (τ_A, τ_B
+// fitted, the run's prior Beta(a0, b0)) and lays out the grid of
+// (x_A, x_B) with its prior weights; the tables are allocated at the first
+// logLik.
+func newRhoPair(terms []rhoTerm, tauA, tauB, a0, b0 float64) *rhoPair {
+	p := &rhoPair{terms: terms, tau: [2]float64{tauA, tauB}}
+	nMax := 0
+	cellIndex := [2]map[cell]int{{}, {}}
+	pairIndex := map[[2]int]int{}
+	for _, t := range terms {
+		var n [2]int
+		idx := make([]int, len(t.cells))
+		for v, cc := range t.cells {
+			var pi [2]int
+			for side, c := range cc {
+				n[side] += int(c.n)
+				i, ok := cellIndex[side][c]
+				if !ok {
+					i = len(p.cells[side])
+					cellIndex[side][c] = i
+					p.cells[side] = append(p.cells[side], c)
+				}
+				pi[side] = i
+			}
+			k, ok := pairIndex[pi]
+			if !ok {
+				k = len(p.cellPairs)
+				pairIndex[pi] = k
+				p.cellPairs = append(p.cellPairs, pi)
+			}
+			idx[v] = k
+		}
+		p.termPairs = append(p.termPairs, idx)
+		nMax = max(nMax, n[0], n[1])
+	}
+	h := rhoGrid(nMax)
+	nx := 2*int(math.Ceil(rhoSpan/h)) + 1
+	p.xs = make([]float64, nx)
+	prior := make([]float64, nx)
+	for i := range p.xs {
+		p.xs[i] = float64(i-nx/2) * h
+		prior[i] = math.Exp(a0*logSigmoid(p.xs[i]) + b0*logSigmoid(-p.xs[i]))
+	}
+	p.base = make([]float64, nx*nx)
+	for ia, pa := range prior {
+		for ib, pb := range prior {
+			p.base[ia*nx+ib] = pa * pb
+		}
+	}
+	for side := range p.cells {
+		p.shifted[side] = make([][]float64, len(p.cells[side]))
+		p.shiftedTop[side] = make([]float64, len(p.cells[side]))
+	}
+	return p
+}
+
+// logLik is the log marginal likelihood, up to a constant, of the pair's
+// patterns at ρ (fitRho); lik is the grid its variant likelihoods are
+// interpolated in.
+func (p *rhoPair) logLik(lik *grid, rho float64) float64 {
+	xs, nx := p.xs, len(p.xs)
+	h := xs[1] - xs[0]
+	own := [2]float64{p.tau[0] * math.Sqrt(1-rho), p.tau[1] * math.Sqrt(1-rho)}
+	shift := [2]float64{p.tau[0] * math.Sqrt(rho), p.tau[1] * math.Sqrt(rho)}
+	// Trapezoid nodes of the shared effect s, with a step no larger than
+	// the narrowest factor of the integrand in s: φ (width 1), and a
+	// variant's likelihood, at least h wide in x, over the shift.
+	ds := 1.0
+	if m := max(shift[0], shift[1]); m > 0 {
+		ds = min(ds, h/m)
+	}
+	ns := int(rhoSDs / ds)
+	sNodes := make([]float64, 0, 2*ns+1)
+	sWeights := make([]float64, 0, 2*ns+1)
+	var wsum float64
+	for j := -ns; j <= ns; j++ {
+		s := float64(j) * ds
+		sNodes = append(sNodes, s)
+		sWeights = append(sWeights, math.Exp(-s*s/2))
+		wsum += math.Exp(-s * s / 2)
+	}
+	for j := range sWeights {
+		sWeights[j] /= wsum
+	}
+	// Every cell's likelihood, convolved with its own part of the variant
+	// effect, at x_i + shift·s_j ([j*nx + i]), scaled to a maximum of 1.
+	for side, cells := range p.cells {
+		for ci, c := range cells {
+			ll := lik.logLik(c, own[side])
+			top := slices.Max(ll)
+			vals := slices.Grow(p.shifted[side][ci][:0], len(sNodes)*nx)[:len(sNodes)*nx]
+			for j, s := range sNodes {
+				for i, x := range xs {
+					vals[j*nx+i] = math.Exp(cubicAt(ll, (x+shift[side]*s-gridMin)/lik.step) - top)
+				}
+			}
+			p.shifted[side][ci], p.shiftedTop[side][ci] = vals, top
+		}
+	}
+	// Every (cell of A, cell of B)'s likelihood with s integrated out.
+	if p.tables == nil {
+		p.tables = make([]rhoTable, len(p.cellPairs))
+		for i := range p.tables {
+			p.tables[i].vals = make([]float64, nx*nx)
+		}
+		p.prod = make([]float64, nx*nx)
+	}
+	for k, pi := range p.cellPairs {
+		la, lb := p.shifted[0][pi[0]], p.shifted[1][pi[1]]
+		t := &p.tables[k]
+		clear(t.vals)
+		for j, w := range sWeights {
+			ra, rb := la[j*nx:(j+1)*nx], lb[j*nx:(j+1)*nx]
+			for ia, va := range ra {
+				wa := w * va
+				if wa < 1e-300 {
+					continue
+				}
+				row := t.vals[ia*nx : (ia+1)*nx]
+				for ib, vb := range rb {
+					row[ib] += wa * vb
+				}
+			}
+		}
+		var m float64
+		for _, v := range t.vals {
+			m = math.Max(m, v)
+		}
+		if m > 0 {
+			for i := range t.vals {
+				t.vals[i] /= m
+			}
+		}
+		t.top = p.shiftedTop[0][pi[0]] + p.shiftedTop[1][pi[1]] + math.Log(m)
+	}
+	var total float64
+	ts := make([]*rhoTable, 0, 8)
+	for i, term := range p.terms {
+		ts = ts[:0]
+		for _, k := range p.termPairs[i] {
+			ts = append(ts, &p.tables[k])
+		}
+		sum, logScale := patternSum(p.prod, p.base, ts, false)
+		if !(sum > 1e-250) {
+			// Every point is far below its tables' peaks: again, rescaling
+			// after every variant so that the product cannot underflow.
+			sum, logScale = patternSum(p.prod, p.base, ts, true)
+		}
+		total += term.count * (math.Log(sum) + logScale)
+	}
+	return total
+}
+
+// rhoTable is one (cell of A, cell of B)'s likelihood on the ρ fit's grid
+// of (x_A, x_B), scaled to a maximum of 1, and the log of the scale.
+type rhoTable struct {
+	vals []float64 // [iA*nx + iB]
+	top  float64
+}
+
+// cubicAt interpolates ys, given at 0, 1, ..., len(ys)−1, at u by the
+// Catmull–Rom cubic (clamped to the ends). Its error is of the fourth
+// order in the step: linear interpolation's, of the second, would move the
+// ρ fit's likelihood by a ripple comparable with its curvature.
+func cubicAt(ys []float64, u float64) float64 {
+	n := len(ys)
+	if u <= 0 {
+		return ys[0]
+	}
+	if u >= float64(n-1) {
+		return ys[n-1]
+	}
+	k := int(u)
+	t := u - float64(k)
+	p1, p2 := ys[k], ys[k+1]
+	p0, p3 := p1, p2
+	if k > 0 {
+		p0 = ys[k-1]
+	}
+	if k+2 < n {
+		p3 = ys[k+2]
+	}
+	return p1 + 0.5*t*(p2-p0+t*(2*p0-5*p1+4*p2-p3+t*(3*(p1-p2)+p3-p0)))
+}
+
+// patternSum returns Σ base·Π tables over the grid, as sum·e^logScale.
+// With rescale, it forms the product in prod, rescaled to a maximum of 1
+// after every table, so that it cannot underflow.
+func patternSum(prod, base []float64, tables []*rhoTable, rescale bool) (sum, logScale float64) {
+	for _, t := range tables {
+		logScale += t.top
+	}
+	if !rescale {
+		// The first two tables in the loop, the rest (if any) inside it.
+		t0, t1 := tables[0].vals[:len(base)], tables[len(tables)-1].vals[:len(base)]
+		rest := tables[1:max(len(tables)-1, 1)]
+		if len(tables) == 1 {
+			t1 = nil
+		}
+		for i, v := range base {
+			v *= t0[i]
+			if t1 != nil {
+				v *= t1[i]
+			}
+			for _, t := range rest {
+				v *= t.vals[i]
+			}
+			sum += v
+		}
+		return sum, logScale
+	}
+	copy(prod, base)
+	for _, t := range tables {
+		vals := t.vals[:len(prod)]
+		for i, v := range vals {
+			prod[i] *= v
+		}
+		var m float64
+		for _, v := range prod {
+			m = math.Max(m, v)
+		}
+		if m > 0 {
+			for i := range prod {
+				prod[i] /= m
+			}
+			logScale += math.Log(m)
+		}
+	}
+	for _, v := range prod {
+		sum += v
+	}
+	return sum, logScale
 }
 
 // posteriorScratch is one worker's memory for posteriors.
