@@ -152,6 +152,10 @@ func TestNumeric(t *testing.T) {
 		{"within tolerance", gold("2"), "Final Answer: 2.0000001", scored, true, "2.0000001"},
 		{"outside tolerance", gold("2"), "Final Answer: 2.001", scored, false, "2.001"},
 		{"large relative", gold("12345678901234"), "12345678901234.002", scored, true, "12345678901234.002"},
+		// Two integers compare exactly: the relative tolerance would pass
+		// an answer off by one at 1e11 (issue 11).
+		{"integers exactly", gold("100000000000"), "Final Answer: 99999999999", scored, false, "99999999999"},
+		{"integers equal", gold("100000000000"), "Final Answer: 100,000,000,000", scored, true, "100,000,000,000"},
 		{"last number", gold("5"), "3 then 4 then 5", scored, true, "5"},
 		{"wrong", gold("5"), "Final Answer: 6", scored, false, "6"},
 		{"percent", gold("50"), "Final Answer: 50%", scored, true, "50"},

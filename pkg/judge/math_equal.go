@@ -50,7 +50,9 @@ func equalMath(a, b string) (bool, string) {
 }
 
 // equalScalars compares two answers that are not tuples by value: exactly
-// when both are rationals, else as float64 within mathRelTolerance.
+// when both are rationals, else as float64 within mathRelTolerance. Two
+// integers are equal only exactly: the tolerance would make 99999999999
+// equal 100000000000.
 func equalScalars(a, b string) (bool, string) {
 	va, ok := evalMath(a)
 	if !ok {
@@ -60,8 +62,13 @@ func equalScalars(a, b string) (bool, string) {
 	if !ok {
 		return false, ""
 	}
-	if va.rat != nil && vb.rat != nil && va.rat.Cmp(vb.rat) == 0 {
-		return true, equalRationals
+	if va.rat != nil && vb.rat != nil {
+		if va.rat.Cmp(vb.rat) == 0 {
+			return true, equalRationals
+		}
+		if va.rat.IsInt() && vb.rat.IsInt() {
+			return false, ""
+		}
 	}
 	if closeEnough(va.float(), vb.float()) {
 		return true, equalNumbers

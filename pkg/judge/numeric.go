@@ -46,7 +46,9 @@ func newNumeric(cfg config.Judge) (Judge, error) {
 func (j *numericJudge) Name() string { return j.name }
 
 // Judge reads the output's number and passes it when it is within the
-// tolerance of any gold: |x-g| <= tolerance + 1e-9*max(|x|,|g|).
+// tolerance of any gold: |x-g| <= tolerance + 1e-9*max(|x|,|g|), the
+// relative term only when x or g is not an integer (two integers compare
+// exactly, but for the configured tolerance).
 //
 // With a pattern, the number is read from the last match (its first group
 // when it has one), and no match is unscored; without one, ExtractNumber
@@ -83,7 +85,11 @@ func (j *numericJudge) Judge(ctx context.Context, item Item, output string) (Ver
 		return unscored("no number in the answer"), nil
 	}
 	for _, g := range gold {
-		if math.Abs(x-g) <= j.tolerance+relativeTolerance*math.Max(math.Abs(x), math.Abs(g)) {
+		rel := relativeTolerance * math.Max(math.Abs(x), math.Abs(g))
+		if isInteger(x) && isInteger(g) {
+			rel = 0
+		}
+		if math.Abs(x-g) <= j.tolerance+rel {
 			return binary(true, text, "equals gold "+formatNumber(g)), nil
 		}
 	}
@@ -92,3 +98,7 @@ func (j *numericJudge) Judge(ctx context.Context, item Item, output string) (Ver
 
 // formatNumber writes v in its shortest exact form.
 func formatNumber(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// isInteger reports whether v is a whole number a float64 holds exactly
+// (|v| < 2^53): beyond that, neighbouring integers are not apart.
+func isInteger(v float64) bool { return v == math.Trunc(v) && math.Abs(v) < 1<<53 }
