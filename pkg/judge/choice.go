@@ -166,7 +166,10 @@ var (
 )
 
 // ExtractChoice reads the option an output picks and returns it as one of
-// letters (ASCII letters or digits, e.g. "ABCD"). In order, it tries:
+// letters (ASCII letters or digits, e.g. "ABCD"), or as several joined by
+// commas ("A,B") when the answer names more than one ("A, B", "A and B",
+// "A or C"): a wrong answer to a single-answer question, never its first
+// letter. In order, it tries:
 //
 //  1. the declared answer (ExtractFinalAnswer): a lone letter ("B", "(B)",
 //     "B."), a letter opening the answer ("B) Paris", "(B) Paris",
@@ -185,6 +188,14 @@ var (
 // (matched by case for bare letters). ok is false when nothing matches.
 func ExtractChoice(output, letters string, choices []string) (letter string, ok bool) {
 	if ans, found := ExtractFinalAnswer(output); found {
+		t := strings.TrimSpace(ans)
+		if m := answerOpening.FindStringSubmatchIndex(t); m != nil {
+			if l, ok := letterIn(t[m[2]:m[3]], letters, false); ok {
+				if more := moreLetters(t[m[3]:], letters); more != "" {
+					return l + more, true
+				}
+			}
+		}
 		if l, ok := letterFromAnswer(ans, letters, choices); ok {
 			return l, true
 		}
@@ -240,11 +251,11 @@ func lastLetter(re *regexp.Regexp, s, letters string, fold bool) (string, bool) 
 
 // lastAnswerBare implements step 3 of ExtractChoice.
 func lastAnswerBare(s, letters string) (string, bool) {
-	ms := answerBarePattern.FindAllStringSubmatch(s, -1)
+	ms := answerBarePattern.FindAllStringSubmatchIndex(s, -1)
 	for i := len(ms) - 1; i >= 0; i-- {
-		c, after := ms[i][1], ms[i][2]
+		c, after := s[ms[i][2]:ms[i][3]], s[ms[i][4]:ms[i][5]]
 		if l, ok := letterIn(c, letters, false); ok {
-			return l, true
+			return l + moreLetters(s[ms[i][3]:], letters), true
 		}
 		// A lowercase letter is a word ("the answer is a ...") unless it
 		// ends the sentence.
@@ -263,4 +274,26 @@ func upper(c byte) byte {
 		return c - 'a' + 'A'
 	}
 	return c
+}
+
+// moreLetterPattern matches another option letter right after an answer's
+// letter: ", B", " and B", " or (C)", "/D", " & B".
+var moreLetterPattern = regexp.MustCompile(`^\s*(?:,|;|/|&|\+|\band\b|\bor\b)\s*\(?([A-Z0-9])\)?(?:[^A-Za-z0-9]|$)`)
+
+// moreLetters returns ",B,C" for the option letters (capitals, in letters)
+// that follow an answer's letter in rest, "" when none does.
+func moreLetters(rest, letters string) string {
+	var out string
+	for {
+		m := moreLetterPattern.FindStringSubmatchIndex(rest)
+		if m == nil {
+			return out
+		}
+		l, ok := letterIn(rest[m[2]:m[3]], letters, false)
+		if !ok {
+			return out
+		}
+		out += "," + l
+		rest = rest[m[3]:]
+	}
 }

@@ -91,6 +91,7 @@ func FuzzExtractChoice(f *testing.F) {
 	}
 	f.Add("Final Answer: 3", "1234")
 	f.Add("answer: (e)", "abcde")
+	f.Add("ANSWER: A, B or (C)", "ABCD")
 	f.Fuzz(func(t *testing.T, in, letters string) {
 		if checkLetters(letters) != nil {
 			return
@@ -105,8 +106,12 @@ func FuzzExtractChoice(f *testing.F) {
 		}
 		inSet := len(got) == 1 && strings.Contains(letters, got)
 		capital := len(got) == 1 && got[0] >= 'A' && got[0] <= 'Z'
-		if !inSet && !capital {
-			t.Fatalf("ExtractChoice(%q, %q) = %q: not a letter", in, letters, got)
+		several := len(got) > 1
+		for _, l := range strings.Split(got, ",") {
+			several = several && len(l) == 1 && strings.Contains(letters, l)
+		}
+		if !inSet && !capital && !several {
+			t.Fatalf("ExtractChoice(%q, %q) = %q: not a letter, nor letters joined by commas", in, letters, got)
 		}
 	})
 }

@@ -193,6 +193,13 @@ func TestChoice(t *testing.T) {
 		{"no gold", Item{Choices: abcd}, "A", errored, false, ""},
 		{"more choices", item("F", []string{"1", "2", "3", "4", "5", "6"}), "answer: (F)", scored, true, "F"},
 		{"index into more choices", item("5", []string{"1", "2", "3", "4", "5", "6"}), "Final Answer: F", scored, true, "F"},
+		// Two letters for a single-answer question is wrong, not the first
+		// of them (issue 11); a letter followed by prose is still one.
+		{"two letters", item("A", abcd), "ANSWER: A, B", scored, false, "A,B"},
+		{"two letters declared", item("A", abcd), "Final Answer: A and B", scored, false, "A,B"},
+		{"hedged", item("A", abcd), "The answer is A or C.", scored, false, "A,C"},
+		{"letter then prose", item("A", abcd), "The answer is A, because Paris is the capital.", scored, true, "A"},
+		{"letter then sentence", item("A", abcd), "Answer: A. Berlin is wrong.", scored, true, "A"},
 	})
 	runJudgeCases(t, config.Judge{Name: "mc", Type: "choice", Letters: "ABCDE"}, []judgeCase{
 		{"fifth letter", item("E", nil), "Final Answer: E", scored, true, "E"},
