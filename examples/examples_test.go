@@ -118,17 +118,14 @@ func TestRunFiles(t *testing.T) {
 	}
 }
 
-// TestDataPaths checks each data path resolves against its run file (the
-// shared benchmark data may be absent: then the test skips).
+// TestDataPaths checks each data path resolves against its run file: every
+// example's data ships in the repository, so a clone runs them all.
 func TestDataPaths(t *testing.T) {
 	for _, path := range runFiles {
 		t.Run(path, func(t *testing.T) {
 			cfg := decodeStrict(t, path)
 			data := filepath.Join(filepath.Dir(path), cfg.Dataset.Path)
 			if _, err := os.Stat(data); err != nil {
-				if strings.Contains(cfg.Dataset.Path, "shared") {
-					t.Skipf("shared data absent: %v", err)
-				}
 				t.Fatal(err)
 			}
 		})
