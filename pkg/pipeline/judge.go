@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -444,13 +445,19 @@ func (c *judgeCalls) ask(ctx context.Context, gens []record.Generation, prompts 
 	return out, nil
 }
 
-// stored reads the judge's stored calls about subjects through the calls
-// index. It returns the keys of those without error (calls not to make
-// again) and, when into is not nil, adds every call to it by key.
+// stored reads the judge's stored calls about subjects (storedCalls).
 func (c *judgeCalls) stored(ctx context.Context, subjects []string, into map[string]record.Generation) (*keyset.Set, error) {
+	return c.x.storedCalls(ctx, record.PurposeJudge, c.je.cfg.Name, subjects, into)
+}
+
+// storedCalls reads the calls of purpose by caller about subjects through
+// the store's calls index. It returns the keys of those without error
+// (calls not to make again) and, when into is not nil, adds every call to
+// it by key.
+func (x *execution) storedCalls(ctx context.Context, purpose, caller string, subjects []string, into map[string]record.Generation) (*keyset.Set, error) {
 	var done keyset.Builder
-	for _, s := range subjects {
-		err := c.x.st.Calls(ctx, record.PurposeJudge, c.je.cfg.Name, s, func(g record.Generation) error {
+	for _, s := range slices.Compact(slices.Sorted(slices.Values(subjects))) {
+		err := x.st.Calls(ctx, purpose, caller, s, func(g record.Generation) error {
 			// A key can be stored twice: a call filed by store schema 1 under
 			// a made-up id the migration could not resolve, answered again
 			// since. The answer wins over the error.

@@ -538,29 +538,14 @@ func (c *rewriteCalls) ask(ctx context.Context, stream *sampler.Stream, opts sam
 	if err != nil {
 		return nil, err
 	}
-	subjects := make([]string, 0, len(work))
-	for _, w := range work {
-		if len(subjects) == 0 || subjects[len(subjects)-1] != w.Subject {
-			subjects = append(subjects, w.Subject)
-		}
+	// One read per query, though a query's verifications are several works.
+	subjects := make([]string, len(work))
+	for i, w := range work {
+		subjects[i] = w.Subject
 	}
+	subjects = slices.Compact(slices.Sorted(slices.Values(subjects)))
 	stored := func(ctx context.Context, into map[string]record.Generation) (*keyset.Set, error) {
-		var done keyset.Builder
-		for _, s := range slices.Compact(slices.Sorted(slices.Values(subjects))) {
-			err := x.st.Calls(ctx, purpose, caller, s, func(g record.Generation) error {
-				if old, ok := into[g.Key]; into != nil && (!ok || old.Error != "") {
-					into[g.Key] = g
-				}
-				if g.Error != "" {
-					return nil
-				}
-				return done.Add(g.Key)
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-		return done.Set(), nil
+		return x.storedCalls(ctx, purpose, caller, subjects, into)
 	}
 	before, err := stored(ctx, nil)
 	if err != nil {
