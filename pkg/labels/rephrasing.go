@@ -1043,24 +1043,15 @@ func (r *rephrasing) compute(m int, cells []cell, alpha, beta, level float64, po
 }
 
 // thetaAt interpolates model m's θ(η) table at x.
-func (r *rephrasing) thetaAt(m int, x float64) float64 {
-	t := r.theta[m]
-	u := (x - gridMin) / r.grid.step
-	if u <= 0 {
-		return t[0]
-	}
-	i := int(u)
-	if i >= len(t)-1 {
-		return t[len(t)-1]
-	}
-	f := u - float64(i)
-	return t[i] + f*(t[i+1]-t[i])
-}
+func (r *rephrasing) thetaAt(m int, x float64) float64 { return r.onGrid(r.theta[m], x) }
 
 // logPriorAt interpolates the prior's log density of η at x in the grid's
-// table (clamped to the grid).
-func (r *rephrasing) logPriorAt(x float64) float64 {
-	t := r.grid.logPrior
+// table.
+func (r *rephrasing) logPriorAt(x float64) float64 { return r.onGrid(r.grid.logPrior, x) }
+
+// onGrid interpolates t, a table over the η grid, linearly at x, clamped to
+// the grid.
+func (r *rephrasing) onGrid(t []float64, x float64) float64 {
 	u := (x - gridMin) / r.grid.step
 	if u <= 0 {
 		return t[0]
